@@ -1,0 +1,29 @@
+# One way to check everything: `make test` is what CI runs; `make demo` needs no credentials.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test typecheck install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf out demo-data tokenworth-demo.db
+	$(BIN)/tokenworth demo --out out --data demo-data --db sqlite:///./tokenworth-demo.db
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(BIN)/mypy
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) out demo-data tokenworth-demo.db .pytest_cache .mypy_cache

@@ -1,0 +1,175 @@
+"""The `tokenworth` command line: a thin adapter over the core, like the Slack and Teams ones."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import __version__
+from bot.errors import ConfigError, TokenworthError
+from bot.ingest import ingest_paths
+from bot.me import me_report
+from bot.render_me import me_text
+from bot.runtime import Runtime
+from bot.settings import load_settings
+from bot.weeks import Week
+from storage.engine import session_scope
+
+
+def common(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every command takes --db and --config, and turns tokenworth errors into clean exits."""
+
+    @click.option("--db", "db", metavar="URL", help="Database URL (default: $DATABASE_URL or sqlite:///./tokenworth.db).")
+    @click.option("--config", "config", metavar="PATH", help="Org config YAML (default: $TOKENWORTH_CONFIG or ./tokenworth.yml).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, db: str | None, config: str | None, **kwargs: Any) -> Any:
+        try:
+            runtime = Runtime.from_settings(load_settings(), db=db, config=config)
+            return command(runtime, *args, **kwargs)
+        except TokenworthError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tokenworth")
+def cli() -> None:
+    """tokenworth: outcome-weighted AI usage digests instead of token leaderboards."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", help="Force a feed format instead of detecting it from the content.")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-file report as JSON.")
+@common
+def ingest(runtime: Runtime, paths: tuple[Path, ...], source: str | None, as_json: bool) -> None:
+    """Ingest usage and outcome feed files (directories are walked)."""
+    _sync_if_configured(runtime)
+    reports = ingest_paths(runtime.engine, paths, source)
+    if as_json:
+        click.echo(json.dumps({"files": [r.as_json() for r in reports]}, indent=2))
+    else:
+        for r in reports:
+            click.echo(f"{r.path}: {r.source or 'unusable'}: {r.records} read, {r.stored} stored, "
+                       f"{r.duplicates} duplicates, {r.skipped} skipped, {r.rejected} rejected")
+            for error in r.errors:
+                click.echo(f"  rejected {error['where']}: {error['reason']}", err=True)
+    sys.exit(2 if any(r.unusable for r in reports) else 1 if any(r.rejected for r in reports) else 0)
+
+
+@cli.command(name="ingest-errors")
+@click.option("--limit", default=50, show_default=True, help="How many rejected records to show.")
+@common
+def ingest_errors(runtime: Runtime, limit: int) -> None:
+    """List rejected feed records with their location and reason, newest first."""
+    from storage.queries import recent_rejections
+
+    with session_scope(runtime.engine) as session:
+        rows = recent_rejections(session, limit)
+    for when, location, reason in rows:
+        click.echo(f"{when:%Y-%m-%d %H:%M} {location}: {reason}")
+    if not rows:
+        click.echo("No rejected records.")
+
+
+@cli.command()
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--week", "week_text", required=True, metavar="YYYY-Www", help="ISO week, for example 2026-W47.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@common
+def me(runtime: Runtime, email: str, week_text: str, as_json: bool) -> None:
+    """One person's week: spend, tokens, outcomes, points and yield."""
+    week = Week.parse(week_text)
+    config = runtime.config
+    with session_scope(runtime.engine) as session:
+        report = me_report(session, config, runtime.prices, email, week)
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else me_text(report))
+
+
+@cli.group()
+def digest() -> None:
+    """The weekly team digest."""
+
+
+@digest.command()
+@click.option("--team", required=True, help="Team name from the config.")
+@click.option("--week", "week_text", required=True, metavar="YYYY-Www", help="ISO week, for example 2026-W47.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Directory for blocks.json and charts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the digest's data as JSON instead of text.")
+@common
+def preview(runtime: Runtime, team: str, week_text: str, out: Path, as_json: bool) -> None:
+    """Render a team's digest (Block Kit JSON, PNG charts, text) without posting it."""
+    from bot.digest.preview import write_preview
+
+    digest = write_preview(runtime, team, Week.parse(week_text), out)
+    if as_json:
+        click.echo(json.dumps(digest.as_json(), indent=2))
+    else:
+        from bot.digest.text import digest_text
+
+        click.echo(digest_text(digest))
+        click.echo(f"\nWrote {out}/blocks.json and charts to {out}/")
+
+
+@cli.command(name="demo-data")
+@click.option("--people", default=24, show_default=True, help="How many people (teams of 6 to 8).")
+@click.option("--weeks", default=8, show_default=True, help="How many ISO weeks of history.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same files.")
+@click.option("--end-week", metavar="YYYY-Www", help="Last week of data (default: the last full week).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Directory to write into.")
+def demo_data(people: int, weeks: int, seed: int, end_week: str | None, out: Path) -> None:
+    """Generate a deterministic demo org in the vendors' own file formats."""
+    from bot.demo import DemoSpec, write_demo_org
+
+    try:
+        spec = DemoSpec(people=people, weeks=weeks, seed=seed, end_week=Week.parse(end_week) if end_week else None)
+        summary = write_demo_org(spec, out)
+    except TokenworthError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(summary)
+
+
+@cli.command(name="demo")
+@click.option("--out", "out", default="out", show_default=True, type=click.Path(path_type=Path), help="Where previews go.")
+@click.option("--data", "data", default="demo-data", show_default=True, type=click.Path(path_type=Path),
+              help="Where the generated feed files go.")
+@common
+def demo_command(runtime: Runtime, out: Path, data: Path) -> None:
+    """Run the main job on a generated org: generate, ingest, preview every digest, answer one `me`."""
+    from bot.demo import run_demo
+
+    run_demo(runtime, out, data, echo=click.echo)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@common
+def upgrade(runtime: Runtime) -> None:
+    """Apply database migrations (the CLI and the bot also do this on start)."""
+    runtime.engine  # noqa: B018 - creating it migrates it
+    click.echo(f"Database at the latest schema: {runtime.engine.url.render_as_string(hide_password=True)}")
+
+
+def _sync_if_configured(runtime: Runtime) -> None:
+    """Ingest works without a config; when one exists it must be valid, and identities follow it."""
+    if Path(runtime.config_path).exists():
+        runtime.config  # noqa: B018 - loading syncs the directory
+    elif runtime.config_path != runtime.settings.tokenworth_config:
+        raise ConfigError(f"{runtime.config_path}: config file not found")
+
+
+def main() -> None:
+    cli(prog_name="tokenworth")

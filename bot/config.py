@@ -1,0 +1,201 @@
+"""The org config (YAML): teams, people and their feed aliases, scoring policy, prices."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ALIAS_KINDS = (
+    "github", "github_id", "cursor", "anthropic_account", "api_keys", "openai_user",
+    "litellm", "linear", "jira", "otel", "slack", "teams",
+)
+Tier = Literal["frontier", "standard", "economy"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DigestSchedule(_Strict):
+    day: str = "monday"
+    time: str = "09:00"
+
+    @field_validator("day")
+    @classmethod
+    def _day_name(cls, value: str) -> str:
+        # Names, never numbers: APScheduler 3 reads day_of_week 0 as Monday even in crontab strings.
+        day = value.strip().lower()
+        if day not in DAYS:
+            raise ValueError(f"must be a day name ({', '.join(DAYS)}), not {value!r}")
+        return day
+
+    @field_validator("time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{1,2}:\d{2}", value):
+            raise ValueError(f"must be HH:MM, not {value!r}")
+        hour, minute = map(int, value.split(":"))
+        time(hour, minute)  # raises ValueError on 25:00
+        return f"{hour:02d}:{minute:02d}"
+
+
+class TeamConfig(_Strict):
+    name: str = Field(min_length=1)
+    slack_channel: str | None = None
+    teams_channel: str | None = None
+    timezone: str = "UTC"
+    digest: DigestSchedule = DigestSchedule()
+    managers: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+
+class PersonConfig(_Strict):
+    email: str
+    name: str | None = None
+    team: str | None = None
+    aliases: dict[str, tuple[str, ...]] = {}
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError(f"{value!r} is not an email address")
+        return value.strip().lower()
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _alias_lists(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - set(ALIAS_KINDS))
+        if unknown:
+            raise ValueError(f"unknown alias kind {unknown[0]!r} (known: {', '.join(ALIAS_KINDS)})")
+        return {k: [str(v)] if isinstance(v, (str, int)) else v for k, v in value.items()}
+
+
+class Points(_Strict):
+    pr_merged: float = 3
+    pr_reverted: float = -3
+    ticket_closed: float = 1
+
+
+class Flags(_Strict):
+    spend_without_outcomes_usd: float = 50
+    frontier_share: float = Field(default=0.6, ge=0, le=1)
+    spike_factor: float = Field(default=3, gt=1)
+
+
+class Policy(_Strict):
+    points: Points = Points()
+    min_group_size: int = 5
+    flags: Flags = Flags()
+    standard_models: dict[str, str] = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-5"}
+
+    @field_validator("min_group_size")
+    @classmethod
+    def _privacy_floor(cls, value: int) -> int:
+        if value < 5:
+            raise ValueError("must be at least 5: smaller groups would expose individuals")
+        return value
+
+
+class PriceConfig(_Strict):
+    provider: str
+    tier: Tier
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write_1h: float | None = Field(default=None, ge=0)
+    aliases: tuple[str, ...] = ()
+
+
+class OrgConfig(_Strict):
+    teams: tuple[TeamConfig, ...] = ()
+    people: tuple[PersonConfig, ...] = ()
+    policy: Policy = Policy()
+    prices: dict[str, PriceConfig] = {}
+    gateways: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrgConfig:
+        names = [t.name for t in self.teams]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"teams[{i}].name: team {name!r} is defined twice")
+        seen: dict[tuple[str, str], str] = {}
+        for i, person in enumerate(self.people):
+            if person.team is not None and person.team not in names:
+                raise ValueError(f"people[{i}].team: {person.email} names unknown team {person.team!r}")
+            for kind, value in identities_of(person):
+                owner = seen.setdefault((kind, value.lower()), person.email)
+                if owner != person.email:
+                    raise ValueError(
+                        f"people[{i}].aliases.{kind}: {value!r} belongs to both {owner} and {person.email}"
+                    )
+        return self
+
+    def team(self, name: str) -> TeamConfig | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+    def members(self, team: str) -> list[PersonConfig]:
+        return [p for p in self.people if p.team == team]
+
+
+def identities_of(person: PersonConfig) -> list[tuple[str, str]]:
+    """Every (kind, value) identity of a person, email first; api_keys are stored as kind api_key."""
+    found = [("email", person.email)]
+    for kind, values in person.aliases.items():
+        stored_kind = "api_key" if kind == "api_keys" else kind
+        found.extend((stored_kind, v) for v in values)
+    return found
+
+
+def load_config(path: str | Path) -> OrgConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (set TOKENWORTH_CONFIG or pass --config)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(raw if raw is not None else {}, source=str(path))
+
+
+def parse_config(raw: Any, source: str = "<config>") -> OrgConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping with teams, people, policy, prices")
+    try:
+        return OrgConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: {_key_path(err['loc'])}: {_message(err)}" for err in exc.errors()]
+        raise ConfigError("invalid config\n  " + "\n  ".join(lines)) from None
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")

@@ -1,0 +1,53 @@
+"""Digest charts as PNG. Figure API only (no pyplot global state), so rendering is thread-safe."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bot.digest.build import Digest
+
+TIER_COLOURS = {"frontier": "#c0392b", "standard": "#2980b9", "economy": "#27ae60", "unknown": "#95a5a6"}
+
+
+def spend_and_outcomes_png(digest: Digest) -> bytes:
+    """Spend (bars) against outcome points (line) over the last weeks; hidden weeks stay blank."""
+    labels = [f"W{h.week.number:02d}" for h in digest.history]
+    spend = [h.spend_usd if h.shown else 0.0 for h in digest.history]
+    outcome = [h.outcome_points if h.shown else float("nan") for h in digest.history]
+    figure = Figure(figsize=(7, 3.4), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    axes.bar(labels, spend, color="#95a5a6", label="AI spend ($)")
+    axes.set_ylabel("AI spend ($)")
+    points_axes = axes.twinx()
+    points_axes.plot(labels, outcome, color="#2c3e50", marker="o", linewidth=2, label="Outcome points")
+    points_axes.set_ylabel("Outcome points")
+    points_axes.set_ylim(bottom=0)
+    axes.set_title(f"{digest.team}: spend against outcomes, last {len(labels)} weeks")
+    figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    return _png(figure)
+
+
+def spend_by_tier_png(digest: Digest) -> bytes:
+    labels = [f"W{h.week.number:02d}" for h in digest.history]
+    figure = Figure(figsize=(7, 3.4), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    bottom = [0.0] * len(labels)
+    for tier, colour in TIER_COLOURS.items():
+        values = [h.spend_by_tier.get(tier, 0.0) if h.shown else 0.0 for h in digest.history]
+        if any(values):
+            axes.bar(labels, values, bottom=bottom, color=colour, label=tier)
+            bottom = [b + v for b, v in zip(bottom, values)]
+    axes.set_ylabel("AI spend ($)")
+    axes.set_title(f"{digest.team}: spend by model tier")
+    if any(bottom):
+        figure.legend(loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    return _png(figure)
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,27 @@
+"""`digest preview`: exactly what would be posted, written to a directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.digest.blocks import digest_blocks, fallback_text
+from bot.digest.build import Digest, load_digest
+from bot.digest.charts import spend_and_outcomes_png, spend_by_tier_png
+from bot.runtime import Runtime
+from bot.weeks import Week
+from storage.engine import session_scope
+
+
+def write_preview(runtime: Runtime, team: str, week: Week, out: Path) -> Digest:
+    config = runtime.config
+    with session_scope(runtime.engine) as session:
+        digest = load_digest(session, config, runtime.prices, team, week)
+    out.mkdir(parents=True, exist_ok=True)
+    message = {"text": fallback_text(digest), "blocks": digest_blocks(digest)}
+    (out / "blocks.json").write_text(json.dumps(message, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "digest.json").write_text(json.dumps(digest.as_json(), indent=2), encoding="utf-8")
+    if not digest.suppressed:
+        (out / "spend_vs_outcomes.png").write_bytes(spend_and_outcomes_png(digest))
+        (out / "spend_by_tier.png").write_bytes(spend_by_tier_png(digest))
+    return digest

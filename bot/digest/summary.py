@@ -1,0 +1,43 @@
+"""Sentences every rendering of the digest shares, so Slack, Teams and the terminal say the same."""
+
+from __future__ import annotations
+
+from bot.digest.build import Digest
+from bot.digest.format import money, ratio, share, tool_name
+
+EXPLAINER = (
+    "Outcomes per dollar, not tokens burned. Spend is the list-price value of AI usage; "
+    "outcome points come from merged PRs (reverts subtract). Nobody is ranked."
+)
+
+
+def money_lines(digest: Digest) -> list[str]:
+    cur = digest.current
+    tiers = ", ".join(f"{tier} {money(v)}" for tier, v in sorted(cur.spend_by_tier.items(), key=lambda kv: -kv[1]))
+    tools = ", ".join(f"{tool_name(tool)} {money(v)}" for tool, v in sorted(digest.spend_by_tool.items(), key=lambda kv: -kv[1]))
+    lines = [
+        f"By model tier: {tiers or 'no spend'}",
+        f"By tool: {tools or 'no spend'}",
+        f"Frontier share of spend: {share(digest.frontier_share)}",
+        f"Could have saved {money(digest.savings_usd)} had frontier-tier work run on the standard tier",
+        f"Team median yield: {ratio(digest.median_yield_per_100usd)} points per $100",
+    ]
+    if digest.unpriced_models:
+        lines.append(f"{digest.unpriced_models} model(s) have no price yet and are left out of spend")
+    return lines
+
+
+def suppressed_text(digest: Digest) -> str:
+    return (
+        f"No team figures this week. Only {digest.current.people_active} people were active, and tokenworth "
+        f"shows team figures only for groups of at least {digest.min_group_size}, so that nobody's own numbers "
+        f"can be read from them. To get a digest, merge small teams in the config (`teams:` and each person's "
+        f"`team:`), or wait for more people to connect their tools."
+    )
+
+
+def freshness_line(digest: Digest) -> str:
+    if not digest.freshness:
+        return "No feed has been ingested yet."
+    latest = ", ".join(f"{source} {when:%Y-%m-%d %H:%M} UTC" for source, when in sorted(digest.freshness.items()))
+    return f"Last ingest: {latest}. Figures of the last 48 hours are provisional."

@@ -1,0 +1,59 @@
+"""The directory: teams, people and their identities, kept in step with the org config."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session
+
+from bot.config import OrgConfig, identities_of
+from bot.feeds.base import IdentityRef
+from storage.engine import session_scope
+from storage.models import Identity, Person, Team
+from storage.writes import identity_ids
+
+
+def sync_directory(engine: Engine, config: OrgConfig) -> None:
+    """Upsert teams and people; point each configured alias at its person.
+
+    Usage rows reference identities, not people, so adding an alias later re-attributes past
+    usage without re-ingesting anything.
+    """
+    with session_scope(engine) as session:
+        _sync_teams(session, config)
+        person_ids = _sync_people(session, config)
+        claimed: dict[int, int] = {}
+        for person in config.people:
+            refs = [IdentityRef.of(kind, value) for kind, value in identities_of(person)]
+            ids = identity_ids(session, [(r.kind, r.value) for r in refs])
+            claimed.update({identity_id: person_ids[person.email] for identity_id in ids.values()})
+        _point_identities(session, claimed)
+
+
+def _sync_teams(session: Session, config: OrgConfig) -> None:
+    existing = {t.name: t for t in session.exec(select(Team)).scalars()}
+    for team in config.teams:
+        row = existing.get(team.name) or Team(name=team.name)
+        row.slack_channel, row.teams_channel, row.timezone = team.slack_channel, team.teams_channel, team.timezone
+        session.add(row)
+
+
+def _sync_people(session: Session, config: OrgConfig) -> dict[str, int]:
+    existing = {p.email: p for p in session.exec(select(Person)).scalars()}
+    rows = []
+    for person in config.people:
+        row = existing.get(person.email) or Person(email=person.email)
+        row.name, row.team = person.name, person.team
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return {row.email: row.id for row in rows if row.id is not None}
+
+
+def _point_identities(session: Session, claimed: dict[int, int]) -> None:
+    table = Identity.__table__  # type: ignore[attr-defined]
+    for identity_id, person_id in claimed.items():
+        session.execute(update(table).where(table.c.id == identity_id).values(person_id=person_id))
+    stale = update(table).where(table.c.person_id.is_not(None))
+    if claimed:
+        stale = stale.where(table.c.id.not_in(list(claimed)))
+    session.execute(stale.values(person_id=None))

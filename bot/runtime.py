@@ -1,0 +1,43 @@
+"""Everything a command needs, built once and lazily: settings, database, org config, prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from bot.config import OrgConfig, load_config
+from bot.directory import sync_directory
+from bot.prices import PriceTable
+from bot.settings import Settings
+from storage import make_engine, upgrade
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db_url: str
+    config_path: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: str | None = None, config: str | None = None) -> Runtime:
+        return cls(settings, db or settings.database_url, config or settings.tokenworth_config)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database, migrated to the latest schema on first use."""
+        engine = make_engine(self.db_url)
+        upgrade(engine)
+        return engine
+
+    @cached_property
+    def config(self) -> OrgConfig:
+        """The org config, validated, with the directory brought in step with it."""
+        config = load_config(self.config_path)
+        sync_directory(self.engine, config)
+        return config
+
+    @cached_property
+    def prices(self) -> PriceTable:
+        return PriceTable.builtin(self.config.prices)

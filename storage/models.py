@@ -1,0 +1,126 @@
+"""Tables. Natural-key unique constraints make every ingest idempotent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    slack_channel: str | None = None
+    teams_channel: str | None = None
+    timezone: str = "UTC"
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True)
+    name: str | None = None
+    team: str | None = Field(default=None, index=True)
+    kudos_opt_in: bool = False
+    slack_user_id: str | None = None
+
+
+class Identity(SQLModel, table=True):
+    """A feed identity (kind, value); person_id is null while nobody claims it (unattributed)."""
+
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    value: str
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+
+
+class Usage(SQLModel, table=True):
+    """Normalised AI usage: one row per feed record, attributed through its identity."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "record_key", name="uq_usage_source_key"),
+        Index("ix_usage_identity_day", "identity_id", "day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    record_key: str
+    identity_id: int = Field(foreign_key="identity.id")
+    day: date = Field(index=True)
+    provider: str
+    tool: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    requests: int = 0
+    cost_usd: float | None = None  # the value the feed reports; null means tokens x price
+    billing: str | None = None  # how the vendor bills it, e.g. Claude Code "api" or "subscription"
+
+
+class Activity(SQLModel, table=True):
+    """Activity counters a feed reports beside tokens (sessions, lines, accepted edits...)."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "record_key", "metric", name="uq_activity_source_key_metric"),
+        Index("ix_activity_identity_day", "identity_id", "day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    record_key: str
+    identity_id: int = Field(foreign_key="identity.id")
+    day: date
+    metric: str
+    value: float
+
+
+class Outcome(SQLModel, table=True):
+    """Something shipped (or undone): a merged PR, a revert charge, a closed ticket."""
+
+    __table_args__ = (Index("ix_outcome_identity_week", "identity_id", "week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    source: str
+    kind: str
+    identity_id: int = Field(foreign_key="identity.id")
+    occurred_at: datetime
+    week: str
+    quantity: float = 1
+    title: str | None = None
+
+
+class IngestRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    path: str
+    source: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    records: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+class RejectedRecord(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="ingestrun.id", index=True)
+    location: str
+    reason: str
+
+
+class DigestPost(SQLModel, table=True):
+    """The exactly-once claim per (team, week, platform): inserted before posting."""
+
+    __table_args__ = (UniqueConstraint("team", "week", "platform", name="uq_digest_team_week_platform"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team: str
+    week: str
+    platform: str
+    state: str = "claimed"
+    claimed_at: datetime
+    posted_at: datetime | None = None
+    channel: str | None = None
+    message_ts: str | None = None
+    permalink: str | None = None
+    error: str | None = None

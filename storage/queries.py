@@ -1,0 +1,89 @@
+"""Read queries. They return plain facts; the metrics over them are pure functions in bot.metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from storage.models import Identity, IngestRun, Outcome, Person, RejectedRecord, Usage
+
+
+@dataclass(frozen=True)
+class UsageFact:
+    person_id: int | None
+    day: date
+    provider: str
+    tool: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    requests: int
+    cost_usd: float | None
+
+
+@dataclass(frozen=True)
+class OutcomeFact:
+    person_id: int | None
+    week: str
+    kind: str
+    quantity: float
+
+
+def person_by_email(session: Session, email: str) -> Person | None:
+    return session.exec(select(Person).where(Person.email == email.strip().lower())).scalars().first()  # type: ignore[call-overload]
+
+
+def team_members(session: Session, team: str) -> list[Person]:
+    query = select(Person).where(Person.team == team).order_by(Person.email)  # type: ignore[arg-type]
+    return list(session.exec(query).scalars())  # type: ignore[call-overload]
+
+
+def usage_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[UsageFact]:
+    """Usage attributed to these people on days in [start, end)."""
+    u, i = Usage.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(
+            i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
+            u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd,
+        )
+        .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), u.day >= start, u.day < end)
+    )
+    return [UsageFact(*row) for row in session.execute(query)]
+
+
+def outcome_facts(session: Session, person_ids: Sequence[int], weeks: Sequence[str]) -> list[OutcomeFact]:
+    o, i = Outcome.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.person_id, o.week, o.kind, o.quantity)
+        .join_from(Outcome.__table__, Identity.__table__, o.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), o.week.in_(list(weeks)))
+    )
+    return [OutcomeFact(*row) for row in session.execute(query)]
+
+
+def last_ingest_per_source(session: Session) -> dict[str, datetime]:
+    r = IngestRun.__table__.c  # type: ignore[attr-defined]
+    query = select(r.source, func.max(r.finished_at)).where(r.source.is_not(None)).group_by(r.source)
+    return {source: finished for source, finished in session.execute(query)}
+
+
+def latest_usage_day(session: Session) -> date | None:
+    return session.execute(select(func.max(Usage.__table__.c.day))).scalar()  # type: ignore[attr-defined]
+
+
+def recent_rejections(session: Session, limit: int) -> list[tuple[datetime, str, str]]:
+    r, run = RejectedRecord.__table__.c, IngestRun.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(run.started_at, r.location, r.reason)
+        .join_from(RejectedRecord.__table__, IngestRun.__table__, r.run_id == run.id)  # type: ignore[attr-defined]
+        .order_by(r.id.desc())
+        .limit(limit)
+    )
+    return [(when, location, reason) for when, location, reason in session.execute(query)]

@@ -1,0 +1,86 @@
+"""Idempotent writes: identities get-or-create, rows upserted by natural key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from storage.models import Activity, Identity, Outcome, Usage
+
+CHUNK = 500
+
+
+@dataclass
+class Upserted:
+    stored: set[tuple[Any, ...]] = field(default_factory=set)  # keys of new and restated rows
+    duplicates: int = 0  # rows already stored with the same figures
+
+
+def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+
+
+def identity_ids(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids for (kind, value) pairs, creating unattributed identities for the unknown ones."""
+    wanted = sorted(set(refs))
+    table = Identity.__table__  # type: ignore[attr-defined]
+    insert_ignoring_conflicts(session, table, [{"kind": k, "value": v} for k, v in wanted])
+    found: dict[tuple[str, str], int] = {}
+    for chunk in _chunks(wanted):
+        query = select(table.c.kind, table.c.value, table.c.id).where(tuple_(table.c.kind, table.c.value).in_(chunk))
+        found.update({(k, v): i for k, v, i in session.execute(query)})
+    return found
+
+
+def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> Upserted:
+    """Insert new rows, update changed ones (a vendor restated them), count the unchanged."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    result = Upserted()
+    values = [c for c in rows[0] if c not in keys] if rows else []
+    for chunk in _chunks(rows):
+        key_cols = [table.c[k] for k in keys]
+        query = select(*key_cols, table.c.id, *[table.c[v] for v in values]).where(
+            tuple_(*key_cols).in_([tuple(r[k] for k in keys) for r in chunk])
+        )
+        existing = {tuple(row[: len(keys)]): row[len(keys):] for row in session.execute(query)}
+        fresh, changed = [], []
+        for row in chunk:
+            old = existing.get(tuple(row[k] for k in keys))
+            if old is None:
+                fresh.append(row)
+            elif tuple(old[1:]) != tuple(row[v] for v in values):
+                changed.append({"_id": old[0], **row})
+            else:
+                result.duplicates += 1
+        if fresh:
+            session.execute(table.insert(), fresh)
+        for row in changed:
+            row_id = row.pop("_id")
+            session.execute(update(table).where(table.c.id == row_id).values(**row))
+        result.stored.update(tuple(row[k] for k in keys) for row in (*fresh, *changed))
+    return result
+
+
+def upsert_usage(session: Session, rows: Sequence[dict[str, Any]]) -> Upserted:
+    return upsert(session, Usage, ("source", "record_key"), rows)
+
+
+def upsert_activity(session: Session, rows: Sequence[dict[str, Any]]) -> Upserted:
+    return upsert(session, Activity, ("source", "record_key", "metric"), rows)
+
+
+def upsert_outcomes(session: Session, rows: Sequence[dict[str, Any]]) -> Upserted:
+    return upsert(session, Outcome, ("key",), rows)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
