@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
-from sqlmodel import Session
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
 
 from bot.config import OrgConfig, identities_of
 from bot.feeds.base import IdentityRef
@@ -30,7 +30,7 @@ def sync_directory(engine: Engine, config: OrgConfig) -> None:
 
 
 def _sync_teams(session: Session, config: OrgConfig) -> None:
-    existing = {t.name: t for t in session.exec(select(Team)).scalars()}
+    existing = {t.name: t for t in session.exec(select(Team)).all()}
     for team in config.teams:
         row = existing.get(team.name) or Team(name=team.name)
         row.slack_channel, row.teams_channel, row.timezone = team.slack_channel, team.teams_channel, team.timezone
@@ -38,7 +38,7 @@ def _sync_teams(session: Session, config: OrgConfig) -> None:
 
 
 def _sync_people(session: Session, config: OrgConfig) -> dict[str, int]:
-    existing = {p.email: p for p in session.exec(select(Person)).scalars()}
+    existing = {p.email: p for p in session.exec(select(Person)).all()}
     rows = []
     for person in config.people:
         row = existing.get(person.email) or Person(email=person.email)

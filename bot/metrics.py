@@ -57,7 +57,7 @@ def person_week(
 ) -> PersonWeek:
     """One person's figures for one week, from that person's facts of that week."""
     result = PersonWeek(week=week)
-    tokens = defaultdict(int)
+    tokens: dict[str, int] = defaultdict(int)
     by_tier: dict[str, float] = defaultdict(float)
     by_tool: dict[str, float] = defaultdict(float)
     for fact in usage:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_model
 
 from storage.models import Identity, IngestRun, Outcome, Person, RejectedRecord, Usage
 
@@ -36,12 +37,12 @@ class OutcomeFact:
 
 
 def person_by_email(session: Session, email: str) -> Person | None:
-    return session.exec(select(Person).where(Person.email == email.strip().lower())).scalars().first()  # type: ignore[call-overload]
+    return session.exec(select_model(Person).where(col(Person.email) == email.strip().lower())).first()
 
 
 def team_members(session: Session, team: str) -> list[Person]:
-    query = select(Person).where(Person.team == team).order_by(Person.email)  # type: ignore[arg-type]
-    return list(session.exec(query).scalars())  # type: ignore[call-overload]
+    query = select_model(Person).where(col(Person.team) == team).order_by(col(Person.email))
+    return list(session.exec(query).all())
 
 
 def usage_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[UsageFact]:

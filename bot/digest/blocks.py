@@ -9,8 +9,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.digest.build import Digest
-from bot.digest.format import change, money, points, ratio
-from bot.digest.summary import EXPLAINER, freshness_line, money_lines, suppressed_text
+from bot.digest.format import money, points, ratio
+from bot.digest.summary import EXPLAINER, freshness_line, headline, money_lines, suppressed_text
 
 
 def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
@@ -33,15 +33,7 @@ def fallback_text(digest: Digest) -> str:
 
 
 def _figures(digest: Digest) -> list[Block]:
-    cur, prev = digest.current, digest.previous
-    before = prev if prev is not None and prev.shown else None
-    fields = [
-        _field("Outcome points", points(cur.outcome_points), change(cur.outcome_points, before and before.outcome_points)),
-        _field("AI spend", money(cur.spend_usd), change(cur.spend_usd, before and before.spend_usd)),
-        _field("Yield (points per $100)", ratio(cur.yield_per_100usd),
-               change(cur.yield_per_100usd, before and before.yield_per_100usd)),
-        _field("People active", str(cur.people_active), change(cur.people_active, before and before.people_active)),
-    ]
+    fields = [MarkdownTextObject(text=f"*{label}*\n{value} {delta}".strip()) for label, value, delta in headline(digest)]
     return [
         SectionBlock(fields=fields),
         ContextBlock(elements=[MarkdownTextObject(text=EXPLAINER)]),
@@ -52,10 +44,6 @@ def _figures(digest: Digest) -> list[Block]:
 
 def _money_went(digest: Digest) -> str:
     return "\n".join(["*Where the money went*", *(f"• {line}" for line in money_lines(digest))])[:3000]
-
-
-def _field(label: str, value: str, delta: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=f"*{label}*\n{value} {delta}".strip())
 
 
 def _suppressed(digest: Digest) -> list[Block]:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from bot.digest.build import Digest
-from bot.digest.format import money, ratio, share, tool_name
+from bot.digest.format import change, money, points, ratio, share, tool_name
 
 EXPLAINER = (
     "Outcomes per dollar, not tokens burned. Spend is the list-price value of AI usage; "
     "outcome points come from merged PRs (reverts subtract). Nobody is ranked."
 )
+
+
+def headline(digest: Digest) -> list[tuple[str, str, str]]:
+    """(label, value, change from last week) for the four headline figures."""
+    cur, prev = digest.current, digest.previous
+    before = prev if prev is not None and prev.shown else None
+    return [
+        ("Outcome points", points(cur.outcome_points), change(cur.outcome_points, before.outcome_points if before else None)),
+        ("AI spend", money(cur.spend_usd), change(cur.spend_usd, before.spend_usd if before else None)),
+        ("Yield (points per $100)", ratio(cur.yield_per_100usd),
+         change(cur.yield_per_100usd, before.yield_per_100usd if before else None)),
+        ("People active", str(cur.people_active), change(cur.people_active, before.people_active if before else None)),
+    ]
 
 
 def money_lines(digest: Digest) -> list[str]:

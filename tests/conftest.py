@@ -1,0 +1,87 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL server started for the session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bot.config import OrgConfig, load_config
+from bot.directory import sync_directory
+from bot.prices import PriceTable
+from storage import make_engine, upgrade
+from tests.pg import PostgresServer, find_postgres_bin
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE_CONFIG = ROOT / "examples" / "tokenworth.yml"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    bindir = find_postgres_bin()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests, but no PostgreSQL server binaries were found")
+        pytest.skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin); install postgresql to run these")
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tokenworth.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'tokenworth.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def acme_config() -> OrgConfig:
+    return load_config(EXAMPLE_CONFIG)
+
+
+@pytest.fixture
+def acme_engine(engine: Engine, acme_config: OrgConfig) -> Engine:
+    sync_directory(engine, acme_config)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def prices(acme_config: OrgConfig) -> PriceTable:
+    return PriceTable.builtin(acme_config.prices)

@@ -1,0 +1,114 @@
+"""Digest previews: valid Block Kit, real PNG charts, figures that add up, and nobody ranked or named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Engine
+
+from bot.config import load_config
+from bot.demo import DemoSpec, write_demo_org
+from bot.digest.blocks import digest_blocks
+from bot.digest.build import load_digest
+from bot.digest.preview import write_preview
+from bot.digest.text import digest_text
+from bot.ingest import ingest_paths
+from bot.me import me_report
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.weeks import Week
+from storage.engine import session_scope
+from tests.conftest import EXAMPLE_CONFIG, FIXTURES
+
+WEEK = Week.parse("2026-W47")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    root = tmp_path_factory.mktemp("demo")
+    write_demo_org(DemoSpec(people=18, weeks=8, seed=3, end_week=WEEK), root / "data")
+    runtime = Runtime(Settings(), f"sqlite:///{root / 'demo.db'}", str(root / "data" / "tokenworth.yml"))
+    runtime.config  # noqa: B018
+    ingest_paths(runtime.engine, [root / "data" / "feeds"])
+    return runtime
+
+
+def forbidden_words(runtime: Runtime) -> set[str]:
+    """Everything that would identify a person."""
+    words = set()
+    for person in runtime.config.people:
+        words |= {person.email, person.name or person.email, *person.aliases.get("github", ())}
+    return words
+
+
+def test_preview_writes_valid_block_kit_and_png_charts(demo: Runtime, tmp_path: Path) -> None:
+    digest = write_preview(demo, "platform", WEEK, tmp_path)
+    message = json.loads((tmp_path / "blocks.json").read_text())
+    blocks = Block.parse_all(message["blocks"])
+    assert len(blocks) == len(message["blocks"]) <= 50
+    for block, raw in zip(blocks, message["blocks"]):
+        block.validate_json()
+        assert block.to_dict() == raw
+    assert message["text"].startswith("tokenworth weekly digest for platform, 2026-W47")
+    charts = sorted(tmp_path.glob("*.png"))
+    assert [c.name for c in charts] == ["spend_by_tier.png", "spend_vs_outcomes.png"]
+    assert all(c.read_bytes().startswith(PNG) and c.stat().st_size > 5000 for c in charts)
+    assert not digest.suppressed and digest.current.people_active >= 5
+
+
+def test_digest_names_and_ranks_nobody(demo: Runtime, tmp_path: Path) -> None:
+    for team in demo.config.teams:
+        digest = write_preview(demo, team.name, WEEK, tmp_path / team.name)
+        shown = (tmp_path / team.name / "blocks.json").read_text() + digest_text(digest)
+        assert not {w for w in forbidden_words(demo) if w.lower() in shown.lower()}
+
+
+def test_digest_figures_equal_the_sum_of_members_me(demo: Runtime) -> None:
+    config = demo.config
+    with session_scope(demo.engine) as session:
+        for team in config.teams:
+            digest = load_digest(session, config, demo.prices, team.name, WEEK)
+            mine = [me_report(session, config, demo.prices, p.email, WEEK).figures for p in config.members(team.name)]
+            assert digest.current.spend_usd == pytest.approx(sum(m.spend_usd for m in mine))
+            assert digest.current.outcome_points == pytest.approx(sum(m.outcome_points for m in mine))
+            assert digest.current.people_active == sum(m.active for m in mine)
+            assert digest.savings_usd == pytest.approx(sum(m.savings_usd for m in mine))
+
+
+def test_team_below_the_privacy_floor_shows_no_figures(sqlite_engine: Engine, tmp_path: Path) -> None:
+    runtime = Runtime(Settings(), str(sqlite_engine.url), str(EXAMPLE_CONFIG))
+    runtime.config  # noqa: B018
+    ingest_paths(runtime.engine, [FIXTURES / "claude_code_analytics", FIXTURES / "github_pulls.json"])
+    digest = write_preview(runtime, "platform", WEEK, tmp_path)
+    data = digest.as_json()
+    assert data["suppressed"] is True
+    assert all(data[k] is None for k in ("people_active", "spend_usd", "outcome_points", "yield_per_100usd", "savings_usd"))
+    text = json.dumps(json.loads((tmp_path / "blocks.json").read_text()))
+    assert "No team figures this week" in text and "merge small teams" in text
+    assert "$" not in text
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_history_hides_weeks_with_too_few_people(demo: Runtime) -> None:
+    with session_scope(demo.engine) as session:
+        digest = load_digest(session, demo.config, demo.prices, "platform", WEEK.shift(3))
+    assert digest.suppressed and not digest.has_data
+    assert [h.shown for h in digest.history][-3:] == [False, False, False]
+    blocks = digest_blocks(digest)
+    assert "No team figures" in json.dumps(blocks)
+
+
+def test_unknown_team_is_a_usage_error(demo: Runtime) -> None:
+    from bot.errors import UsageError
+
+    with session_scope(demo.engine) as session, pytest.raises(UsageError, match="unknown team 'nope'"):
+        load_digest(session, demo.config, demo.prices, "nope", WEEK)
+
+
+def test_demo_config_has_teams_of_at_least_five(demo: Runtime) -> None:
+    config = load_config(demo.config_path)
+    assert all(len(config.members(t.name)) >= 5 for t in config.teams)
