@@ -1,11 +1,15 @@
-"""Ingest feed files: detect the format, parse, store idempotently, keep every rejection."""
+"""Ingest feed files: detect the format, stream records, store idempotently, keep every rejection.
+
+A file is ingested in one transaction, written in batches: memory stays flat however large the
+file, and a killed ingest leaves the database as if the file had not been started.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +18,25 @@ from sqlmodel import Session
 
 from bot.errors import FeedError
 from bot.feeds import detect
-from bot.feeds.base import ActivityRow, OutcomeRow, Record, Rejection, Row, UsageRow
+from bot.feeds.base import (
+    ActivityRow, BilledRow, OutcomeRow, Record, Rejection, Row, SeatRow, UsageRow, Window,
+)
 from bot.weeks import Week
 from storage.engine import session_scope
-from storage.models import IngestRun, RejectedRecord
-from storage.writes import identity_ids, upsert_activity, upsert_outcomes, upsert_usage
+from storage.models import Activity, Billed, IngestRun, Outcome, RejectedRecord, Seat, Usage
+from storage.writes import delete_stale, identity_ids, upsert
+
+BATCH = 5_000
+HEAD_CHARS = 64 * 1024
+
+# Each row type: its table and natural key.
+TABLES: dict[type, tuple[type, tuple[str, ...]]] = {
+    UsageRow: (Usage, ("source", "record_key")),
+    ActivityRow: (Activity, ("source", "record_key", "metric")),
+    OutcomeRow: (Outcome, ("key",)),
+    BilledRow: (Billed, ("source", "record_key")),
+    SeatRow: (Seat, ("source", "record_key")),
+}
 
 
 @dataclass
@@ -37,6 +55,9 @@ class FileReport:
         return asdict(self)
 
 
+Progress = Callable[[int], None]
+
+
 def feed_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files named, and every file below directories named, in a stable order."""
     for raw in paths:
@@ -47,83 +68,92 @@ def feed_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def ingest_paths(engine: Engine, paths: Iterable[str | Path], source: str | None = None) -> list[FileReport]:
-    return [ingest_file(engine, path, source) for path in feed_files(paths)]
+def ingest_paths(
+    engine: Engine, paths: Iterable[str | Path], source: str | None = None, progress: Progress | None = None
+) -> list[FileReport]:
+    return [ingest_file(engine, path, source, progress) for path in feed_files(paths)]
 
 
-def ingest_file(engine: Engine, path: Path, source: str | None = None) -> FileReport:
+def ingest_file(engine: Engine, path: Path, source: str | None = None, progress: Progress | None = None) -> FileReport:
     report = FileReport(path=str(path))
     try:
-        document = _load(path)
-        feed = detect(document, source)
+        feed = detect(_head(path), source)
+        report.source = feed.name
+        with session_scope(engine) as session:
+            windows: dict[Window, set[str]] = {}
+            parsed = feed.parse(path)
+            while batch := list(islice(parsed, BATCH)):
+                _store(session, batch, report, windows)
+                if progress:
+                    progress(len(batch))
+            for window, keys in windows.items():
+                delete_stale(session, window.source, window.day, keys)
+            _record_run(session, report)
     except FeedError as exc:
-        report.unusable = True
+        report = FileReport(path=str(path), source=report.source, unusable=True)
         report.errors.append({"where": str(path), "reason": str(exc)})
-        _record_run(engine, report)
-        return report
-    report.source = feed.name
-    parsed = list(feed.parse(document))
-    with session_scope(engine) as session:
-        _store(session, parsed, report)
-        _record_run_in(session, report)
+        with session_scope(engine) as session:
+            _record_run(session, report)
     return report
 
 
-def _load(path: Path) -> Any:
+def _head(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            return handle.read(HEAD_CHARS)
     except FileNotFoundError:
         raise FeedError(f"{path}: no such file") from None
-    except (UnicodeDecodeError, IsADirectoryError) as exc:
-        raise FeedError(f"{path}: not a text file ({exc})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FeedError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except OSError as exc:
+        raise FeedError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _store(session: Session, parsed: list[Record | Rejection], report: FileReport) -> None:
-    records = [p for p in parsed if isinstance(p, Record)]
+def _store(session: Session, batch: list[Record | Rejection], report: FileReport, windows: dict[Window, set[str]]) -> None:
+    records = [item for item in batch if isinstance(item, Record)]
     rows = [row for record in records for row in record.rows]
-    ids = identity_ids(session, {(r.identity.kind, r.identity.value) for r in rows})
-
-    def values(row: Row, **extra: Any) -> dict[str, Any]:
-        fields = asdict(row)
-        fields.pop("identity")
-        return {**fields, "identity_id": ids[(row.identity.kind, row.identity.value)], **extra}
-
-    stored = upsert_usage(session, [values(r) for r in rows if isinstance(r, UsageRow)]).stored
-    stored |= upsert_activity(session, [values(r) for r in rows if isinstance(r, ActivityRow)]).stored
-    stored |= upsert_outcomes(
-        session, [values(r, week=str(Week.of(r.occurred_at))) for r in rows if isinstance(r, OutcomeRow)]
-    ).stored
-    report.records = len(parsed)
+    refs = {(r.identity.kind, r.identity.value) for r in rows if hasattr(r, "identity")}
+    ids = identity_ids(session, refs)
+    stored: set[tuple[Any, ...]] = set()
+    for row_type, (model, keys) in TABLES.items():
+        values = [_values(r, ids) for r in rows if type(r) is row_type]
+        if values:
+            stored |= {(row_type, *key) for key in upsert(session, model, keys, values).stored}
     for record in records:
-        if any(_natural_key(row) in stored for row in record.rows):
-            report.stored += 1
-        elif record.rows:
-            report.duplicates += 1
-        else:
-            report.skipped += 1
-    for rejection in (p for p in parsed if isinstance(p, Rejection)):
+        if record.window is not None:
+            windows.setdefault(record.window, set()).update(
+                r.record_key for r in record.rows if isinstance(r, UsageRow)
+            )
+        _count(record, stored, report)
+    report.records += len(batch)
+    for rejection in (item for item in batch if isinstance(item, Rejection)):
         report.rejected += 1
         report.errors.append({"where": f"{report.path}: {rejection.location}", "reason": rejection.reason})
 
 
-def _natural_key(row: Row) -> tuple[Any, ...]:
+def _count(record: Record, stored: set[tuple[Any, ...]], report: FileReport) -> None:
+    if any(_natural_key(row) in stored for row in record.rows):
+        report.stored += 1
+    elif record.rows:
+        report.duplicates += 1
+    else:
+        report.skipped += 1
+
+
+def _values(row: Row, ids: dict[tuple[str, str], int]) -> dict[str, Any]:
+    values = asdict(row)
+    identity = values.pop("identity", None)
+    if identity is not None:
+        values["identity_id"] = ids[(identity["kind"], identity["value"])]
     if isinstance(row, OutcomeRow):
-        return (row.key,)
-    if isinstance(row, ActivityRow):
-        return (row.source, row.record_key, row.metric)
-    return (row.source, row.record_key)
+        values["week"] = str(Week.of(row.occurred_at))
+    return values
 
 
-def _record_run(engine: Engine, report: FileReport) -> None:
-    with session_scope(engine) as session:
-        _record_run_in(session, report)
+def _natural_key(row: Row) -> tuple[Any, ...]:
+    _, keys = TABLES[type(row)]
+    return (type(row), *(getattr(row, k) for k in keys))
 
 
-def _record_run_in(session: Session, report: FileReport) -> None:
+def _record_run(session: Session, report: FileReport) -> None:
     now = datetime.now(timezone.utc)
     run = IngestRun(
         path=report.path, source=report.source, started_at=now, finished_at=now,
@@ -133,5 +163,4 @@ def _record_run_in(session: Session, report: FileReport) -> None:
     session.add(run)
     session.flush()
     assert run.id is not None
-    for error in report.errors:
-        session.add(RejectedRecord(run_id=run.id, location=error["where"], reason=error["reason"]))
+    session.add_all(RejectedRecord(run_id=run.id, location=e["where"], reason=e["reason"]) for e in report.errors)

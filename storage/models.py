@@ -33,6 +33,7 @@ class Identity(SQLModel, table=True):
     kind: str
     value: str
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    linked_via: str | None = None  # null: claimed in the config; else the feed record that linked it
 
 
 class Usage(SQLModel, table=True):
@@ -88,6 +89,7 @@ class Outcome(SQLModel, table=True):
     week: str
     quantity: float = 1
     title: str | None = None
+    ref: str | None = None  # for a revert: the key of the merge it reverts
 
 
 class IngestRun(SQLModel, table=True):
@@ -124,3 +126,75 @@ class DigestPost(SQLModel, table=True):
     message_ts: str | None = None
     permalink: str | None = None
     error: str | None = None
+    attempts: int = 0
+
+
+class Billed(SQLModel, table=True):
+    """The org's billed ledger (vendor cost reports, FOCUS): reconciled against, never anyone's spend."""
+
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_billed_source_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    record_key: str
+    day: date = Field(index=True)
+    provider: str
+    description: str | None = None
+    model: str | None = None
+    amount_usd: float
+
+
+class Seat(SQLModel, table=True):
+    """A paid seat as seen in one snapshot (Copilot billing seats)."""
+
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_seat_source_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    record_key: str
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    day: date
+    plan: str | None = None
+    monthly_cost_usd: float | None = None
+    last_activity_at: datetime | None = None
+    pending_cancellation: date | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(unique=True)
+    event: str
+    received_at: datetime
+
+
+class PullRun(SQLModel, table=True):
+    """One pull from a vendor API: the run ledger."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(index=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    since: date
+    until: date
+    status: str = "running"
+    pages: int = 0
+    records: int = 0
+    error: str | None = None
+
+
+class ConversationRef(SQLModel, table=True):
+    """Where a platform lets the bot post proactively (a Teams conversation reference, as JSON)."""
+
+    __table_args__ = (UniqueConstraint("platform", "channel_id", name="uq_conversation_platform_channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    channel_id: str
+    reference: str
+    updated_at: datetime
+
+
+class ChartImage(SQLModel, table=True):
+    """A chart PNG served at an unguessable, expiring URL."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True)
+    content: bytes
+    expires_at: datetime

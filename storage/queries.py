@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
@@ -60,13 +60,27 @@ def usage_facts(session: Session, person_ids: Sequence[int], start: date, end: d
 
 
 def outcome_facts(session: Session, person_ids: Sequence[int], weeks: Sequence[str]) -> list[OutcomeFact]:
-    o, i = Outcome.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
-    query = (
+    """Outcomes credited to these people in these weeks.
+
+    A merged revert is charged as `pr_reverted` to the author of the merge it points at (in the
+    week the revert merged); a revert whose target is no stored merge charges nobody.
+    """
+    i = Identity.__table__.c  # type: ignore[attr-defined]
+    outcome = Outcome.__table__  # type: ignore[attr-defined]
+    o = outcome.c
+    direct = (
         select(i.person_id, o.week, o.kind, o.quantity)
-        .join_from(Outcome.__table__, Identity.__table__, o.identity_id == i.id)  # type: ignore[attr-defined]
-        .where(i.person_id.in_(list(person_ids)), o.week.in_(list(weeks)))
+        .join_from(outcome, Identity.__table__, o.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), o.week.in_(list(weeks)), o.kind != "pr_revert")
     )
-    return [OutcomeFact(*row) for row in session.execute(query)]
+    revert, target = outcome.alias("revert"), outcome.alias("target")
+    charges = (
+        select(i.person_id, revert.c.week, literal("pr_reverted"), literal(1.0))
+        .join_from(revert, target, (target.c.key == revert.c.ref) & (target.c.kind == "pr_merged"))
+        .join(Identity.__table__, target.c.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(revert.c.kind == "pr_revert", i.person_id.in_(list(person_ids)), revert.c.week.in_(list(weeks)))
+    )
+    return [OutcomeFact(*row) for row in session.execute(union_all(direct, charges))]
 
 
 def last_ingest_per_source(session: Session) -> dict[str, datetime]:

@@ -6,11 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select, tuple_, update
+from datetime import date
+
+from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.models import Activity, Identity, Outcome, Usage
+from storage.models import Identity, Usage
 
 CHUNK = 500
 
@@ -69,16 +71,13 @@ def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[di
     return result
 
 
-def upsert_usage(session: Session, rows: Sequence[dict[str, Any]]) -> Upserted:
-    return upsert(session, Usage, ("source", "record_key"), rows)
-
-
-def upsert_activity(session: Session, rows: Sequence[dict[str, Any]]) -> Upserted:
-    return upsert(session, Activity, ("source", "record_key", "metric"), rows)
-
-
-def upsert_outcomes(session: Session, rows: Sequence[dict[str, Any]]) -> Upserted:
-    return upsert(session, Outcome, ("key",), rows)
+def delete_stale(session: Session, source: str, day: date, keep: set[str]) -> None:
+    """A vendor restated a whole (source, day) bucket: rows of it that are gone from it go too."""
+    usage = Usage.__table__  # type: ignore[attr-defined]
+    stale = select(usage.c.record_key).where(usage.c.source == source, usage.c.day == day)
+    gone = [key for (key,) in session.execute(stale) if key not in keep]
+    for chunk in _chunks(gone):
+        session.execute(delete(usage).where(usage.c.source == source, usage.c.record_key.in_(chunk)))
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -6,12 +6,16 @@ upserts and attribution live once, in bot.ingest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+
+from bot.errors import FeedError
 
 # Identity kinds whose values are case-insensitive (emails, logins); the rest are opaque ids.
 CASE_INSENSITIVE = frozenset({"email", "github", "cursor", "litellm"})
@@ -65,6 +69,34 @@ class OutcomeRow:
     occurred_at: datetime
     quantity: float = 1
     title: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class BilledRow:
+    """A line of the org's billed ledger (cost reports, FOCUS): reconciled against, never anyone's spend."""
+
+    source: str
+    record_key: str
+    day: date
+    provider: str
+    amount_usd: float
+    description: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class SeatRow:
+    """A paid seat in a snapshot taken on `day`."""
+
+    source: str
+    record_key: str
+    identity: IdentityRef
+    day: date
+    plan: str | None = None
+    monthly_cost_usd: float | None = None
+    last_activity_at: datetime | None = None
+    pending_cancellation: date | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +105,15 @@ class Rejection:
     reason: str
 
 
-Row = UsageRow | ActivityRow | OutcomeRow
+Row = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow
+
+
+@dataclass(frozen=True)
+class Window:
+    """A (source, day) bucket a record carries completely: rows of it not in this ingest are stale."""
+
+    source: str
+    day: date
 
 
 @dataclass(frozen=True)
@@ -82,16 +122,21 @@ class Record:
 
     location: str
     rows: tuple[Row, ...]
+    window: Window | None = None
 
 
 class Feed(Protocol):
-    """A vendor format: recognise a parsed document, and turn each record into rows or a rejection."""
+    """A vendor format: recognise a file from its first characters, and stream it as records.
+
+    `parse` raises FeedError when the whole file is unusable, before yielding anything; a bad
+    record is yielded as a Rejection and parsing goes on.
+    """
 
     name: str
 
-    def sniff(self, document: Any) -> bool: ...
+    def sniff(self, head: str) -> bool: ...
 
-    def parse(self, document: Any) -> Iterator[Record | Rejection]: ...
+    def parse(self, path: Path) -> Iterator[Record | Rejection]: ...
 
 
 def describe(exc: ValidationError) -> str:
@@ -103,3 +148,14 @@ def describe(exc: ValidationError) -> str:
         shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
         parts.append(f"{where}: {err['msg']} (got {shown[:60]})")
     return "; ".join(parts)
+
+
+def load_json(path: Path) -> Any:
+    """A whole JSON document, or a FeedError that says where it broke."""
+    try:
+        with path.open("rb") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"{path}: not UTF-8 text ({exc.reason})") from None

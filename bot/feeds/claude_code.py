@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
 
-from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe
+from bot.errors import FeedError
+from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe, load_json
 from bot.prices import normalise_model
 
 SOURCE = "claude_code"
@@ -72,14 +74,15 @@ class _Record(_Lenient):
 class ClaudeCodeAnalyticsFeed:
     name = SOURCE
 
-    def sniff(self, document: Any) -> bool:
-        data = document.get("data") if isinstance(document, dict) else None
-        return isinstance(data, list) and any(
-            isinstance(r, dict) and "actor" in r and "model_breakdown" in r for r in data
-        )
+    def sniff(self, head: str) -> bool:
+        return '"model_breakdown"' in head and '"actor"' in head
 
-    def parse(self, document: Any) -> Iterator[Record | Rejection]:
-        for index, raw in enumerate(document.get("data", [])):
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        document = load_json(path)
+        records = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(records, list):
+            raise FeedError(f"{path}: expected a Claude Code Analytics page with a data list")
+        for index, raw in enumerate(records):
             where = f"data[{index}]"
             try:
                 record = _Record.model_validate(raw)

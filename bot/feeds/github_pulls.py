@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe
+from bot.errors import FeedError
+from bot.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 from bot.weeks import to_utc
 
 SOURCE = "github"
@@ -62,38 +64,54 @@ class _Pull(_Model):
 class GitHubPullsFeed:
     name = SOURCE
 
-    def sniff(self, document: Any) -> bool:
-        return any(_looks_like_pull(item) for item in _pull_objects(document))
+    def sniff(self, head: str) -> bool:
+        return '"merged_at"' in head and '"head"' in head and '"number"' in head
 
-    def parse(self, document: Any) -> Iterator[Record | Rejection]:
-        pulls: list[tuple[str, _Pull]] = []
-        for where, raw in _located(document):
-            try:
-                pulls.append((where, _Pull.model_validate(raw)))
-            except ValidationError as exc:
-                yield Rejection(where, describe(exc))
-        by_number = {(p.repo, p.number): p for _, p in pulls}
-        by_title = {(p.repo, p.title): p for _, p in pulls}
-        for where, pull in pulls:
-            yield Record(where, tuple(_outcomes(pull, by_number, by_title)))
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        yield from parse_pulls(load_json(path))
 
 
-def _outcomes(pull: _Pull, by_number: dict[Any, _Pull], by_title: dict[Any, _Pull]) -> Iterator[OutcomeRow]:
-    """A merge earns its (human) author a pr_merged; a revert charges the reverted PR's author."""
-    if pull.merged_at is None or pull.by_bot or pull.user is None:
+def parse_pulls(document: Any) -> Iterator[Record | Rejection]:
+    """Pull requests from a list page, a single PR object, or a `pull_request` webhook payload."""
+    if not isinstance(document, (list, dict)):
+        raise FeedError("expected a list of pull requests, a pull request, or a webhook payload")
+    pulls: list[tuple[str, _Pull]] = []
+    for where, raw in _located(document):
+        try:
+            pulls.append((where, _Pull.model_validate(raw)))
+        except ValidationError as exc:
+            yield Rejection(where, describe(exc))
+    titles = {(p.repo, p.title): p.number for _, p in pulls}
+    for where, pull in pulls:
+        yield Record(where, tuple(_outcomes(pull, titles)))
+
+
+def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[OutcomeRow]:
+    """A human's merge earns a pr_merged; a merged revert points (ref) at the merge it undoes.
+
+    The revert charge itself is resolved when reading, so it lands on the reverted PR's author
+    whichever order the two PRs arrive in, and a revert of a revert (never a pr_merged) charges nobody.
+    """
+    if pull.merged_at is None or pull.user is None:
         return
     merged_at = to_utc(pull.merged_at)
-    reverted = _reverted(pull, by_number, by_title)
-    if reverted is None and not _is_revert(pull):
+    if _is_revert(pull):
+        target = _reverted_number(pull, titles)
+        if target is not None:
+            yield OutcomeRow(
+                key=f"github:{pull.repo}#{pull.number}:revert", source=SOURCE, kind="pr_revert",
+                identity=IdentityRef.of("github", pull.user.login), occurred_at=merged_at, title=pull.title,
+                ref=merged_key(pull.repo, target),
+            )
+    elif not pull.by_bot:
         yield OutcomeRow(
-            key=f"github:{pull.repo}#{pull.number}:merged", source=SOURCE, kind="pr_merged",
+            key=merged_key(pull.repo, pull.number), source=SOURCE, kind="pr_merged",
             identity=IdentityRef.of("github", pull.user.login), occurred_at=merged_at, title=pull.title,
         )
-    elif reverted is not None and reverted.user is not None and not reverted.by_bot and not _is_revert(reverted):
-        yield OutcomeRow(
-            key=f"github:{pull.repo}#{reverted.number}:reverted", source=SOURCE, kind="pr_reverted",
-            identity=IdentityRef.of("github", reverted.user.login), occurred_at=merged_at, title=reverted.title,
-        )
+
+
+def merged_key(repo: str, number: int) -> str:
+    return f"github:{repo.lower()}#{number}:merged"
 
 
 def _is_revert(pull: _Pull) -> bool:
@@ -102,25 +120,13 @@ def _is_revert(pull: _Pull) -> bool:
     )
 
 
-def _reverted(pull: _Pull, by_number: dict[Any, _Pull], by_title: dict[Any, _Pull]) -> _Pull | None:
+def _reverted_number(pull: _Pull, titles: dict[tuple[str, str], int]) -> int | None:
     for pattern, text in ((_REVERT_BRANCH, pull.head.ref), (_REVERTS_BODY, pull.body or "")):
         match = pattern.search(text)
         if match:
-            return by_number.get((pull.repo, int(match[1])))
+            return int(match[1])
     title = _REVERT_TITLE.match(pull.title)
-    return by_title.get((pull.repo, title[1])) if title else None
-
-
-def _pull_objects(document: Any) -> list[Any]:
-    if isinstance(document, list):
-        return document[:5]
-    if isinstance(document, dict):
-        return [document.get("pull_request", document)]
-    return []
-
-
-def _looks_like_pull(item: Any) -> bool:
-    return isinstance(item, dict) and "merged_at" in item and "number" in item and "head" in item
+    return titles.get((pull.repo, title[1])) if title else None
 
 
 def _located(document: Any) -> Iterator[tuple[str, Any]]:
