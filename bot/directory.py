@@ -52,8 +52,8 @@ def _sync_people(session: Session, config: OrgConfig) -> dict[str, int]:
 def _point_identities(session: Session, claimed: dict[int, int]) -> None:
     table = Identity.__table__  # type: ignore[attr-defined]
     for identity_id, person_id in claimed.items():
-        session.execute(update(table).where(table.c.id == identity_id).values(person_id=person_id))
-    stale = update(table).where(table.c.person_id.is_not(None))
+        session.execute(update(table).where(table.c.id == identity_id).values(person_id=person_id, linked_via=None))
+    stale = update(table).where(table.c.person_id.is_not(None), table.c.linked_via.is_(None))
     if claimed:
         stale = stale.where(table.c.id.not_in(list(claimed)))
     session.execute(stale.values(person_id=None))

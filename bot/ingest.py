@@ -19,12 +19,12 @@ from sqlmodel import Session
 from bot.errors import FeedError
 from bot.feeds import detect
 from bot.feeds.base import (
-    ActivityRow, BilledRow, OutcomeRow, Record, Rejection, Row, SeatRow, UsageRow, Window,
+    ActivityRow, BilledRow, IdentityLink, OutcomeRow, Record, Rejection, Row, SeatRow, UsageRow, Window,
 )
 from bot.weeks import Week
 from storage.engine import session_scope
 from storage.models import Activity, Billed, IngestRun, Outcome, RejectedRecord, Seat, Usage
-from storage.writes import delete_stale, identity_ids, upsert
+from storage.writes import delete_stale, identity_ids, learn_links, upsert
 
 BATCH = 5_000
 HEAD_CHARS = 64 * 1024
@@ -110,8 +110,12 @@ def _head(path: Path) -> str:
 def _store(session: Session, batch: list[Record | Rejection], report: FileReport, windows: dict[Window, set[str]]) -> None:
     records = [item for item in batch if isinstance(item, Record)]
     rows = [row for record in records for row in record.rows]
-    refs = {(r.identity.kind, r.identity.value) for r in rows if hasattr(r, "identity")}
+    links = [r for r in rows if isinstance(r, IdentityLink)]
+    refs = {(r.identity.kind, r.identity.value) for r in rows if isinstance(r, (UsageRow, ActivityRow, OutcomeRow, SeatRow))}
+    refs |= {(ref.kind, ref.value) for link in links for ref in (link.known, link.also)}
     ids = identity_ids(session, refs)
+    learn_links(session, [(link.source, ids[(link.known.kind, link.known.value)], ids[(link.also.kind, link.also.value)])
+                          for link in links])
     stored: set[tuple[Any, ...]] = set()
     for row_type, (model, keys) in TABLES.items():
         values = [_values(r, ids) for r in rows if type(r) is row_type]
@@ -130,9 +134,10 @@ def _store(session: Session, batch: list[Record | Rejection], report: FileReport
 
 
 def _count(record: Record, stored: set[tuple[Any, ...]], report: FileReport) -> None:
-    if any(_natural_key(row) in stored for row in record.rows):
+    counted = [row for row in record.rows if not isinstance(row, IdentityLink)]
+    if any(_natural_key(row) in stored for row in counted):
         report.stored += 1
-    elif record.rows:
+    elif counted:
         report.duplicates += 1
     else:
         report.skipped += 1
@@ -148,7 +153,7 @@ def _values(row: Row, ids: dict[tuple[str, str], int]) -> dict[str, Any]:
     return values
 
 
-def _natural_key(row: Row) -> tuple[Any, ...]:
+def _natural_key(row: UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow) -> tuple[Any, ...]:
     _, keys = TABLES[type(row)]
     return (type(row), *(getattr(row, k) for k in keys))
 

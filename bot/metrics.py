@@ -49,7 +49,8 @@ def spend_of(fact: UsageFact, prices: PriceTable) -> float | None:
 
 
 def tokens_of(fact: UsageFact) -> Tokens:
-    return Tokens(fact.input_tokens, fact.output_tokens, fact.cache_read_tokens, fact.cache_write_tokens)
+    return Tokens(fact.input_tokens, fact.output_tokens, fact.cache_read_tokens, fact.cache_write_tokens,
+                  fact.cache_write_1h_tokens)
 
 
 def person_week(

@@ -55,9 +55,11 @@ class Usage(SQLModel, table=True):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # the part of cache_write billed at the 1-hour rate
     requests: int = 0
     cost_usd: float | None = None  # the value the feed reports; null means tokens x price
     billing: str | None = None  # how the vendor bills it, e.g. Claude Code "api" or "subscription"
+    observed_at: datetime | None = None  # a cumulative reading's time: an older reading never replaces a newer one
 
 
 class Activity(SQLModel, table=True):

@@ -26,6 +26,9 @@ class UsageFact:
     cache_write_tokens: int
     requests: int
     cost_usd: float | None
+    source: str = ""
+    billing: str | None = None
+    cache_write_1h_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def usage_facts(session: Session, person_ids: Sequence[int], start: date, end: d
     query = (
         select(
             i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
-            u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd,
+            u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd, u.source, u.billing,
+            u.cache_write_1h_tokens,
         )
         .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
         .where(i.person_id.in_(list(person_ids)), u.day >= start, u.day < end)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +42,19 @@ def identity_ids(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tupl
     return found
 
 
+def learn_links(session: Session, links: Sequence[tuple[str, int, int]]) -> None:
+    """(source, known identity, also identity): `also` follows `known`'s person unless the config claims it."""
+    table = Identity.__table__  # type: ignore[attr-defined]
+    for source, known, also in links:
+        owner = select(table.c.person_id).where(table.c.id == known).scalar_subquery()
+        session.execute(
+            update(table)
+            .where(table.c.id == also, (table.c.person_id.is_(None)) | (table.c.linked_via.is_not(None)))
+            .where(owner.is_not(None))
+            .values(person_id=owner, linked_via=source)
+        )
+
+
 def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> Upserted:
     """Insert new rows, update changed ones (a vendor restated them), count the unchanged."""
     table: Table = model.__table__  # type: ignore[attr-defined]
@@ -58,6 +71,8 @@ def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[di
             old = existing.get(tuple(row[k] for k in keys))
             if old is None:
                 fresh.append(row)
+            elif _older_reading(row, dict(zip(values, old[1:]))):
+                result.duplicates += 1
             elif tuple(old[1:]) != tuple(row[v] for v in values):
                 changed.append({"_id": old[0], **row})
             else:
@@ -69,6 +84,18 @@ def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[di
             session.execute(update(table).where(table.c.id == row_id).values(**row))
         result.stored.update(tuple(row[k] for k in keys) for row in (*fresh, *changed))
     return result
+
+
+def _older_reading(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """A cumulative reading older than the stored one never replaces it."""
+    before, after = old.get("observed_at"), new.get("observed_at")
+    if before is None or after is None:
+        return False
+    return bool(_utc(after) < _utc(before))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def delete_stale(session: Session, source: str, day: date, keep: set[str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from bot.feeds import FEEDS, detect
 from bot.feeds.base import ActivityRow, OutcomeRow, Record, Rejection, UsageRow
 from bot.feeds.github_pulls import parse_pulls
 from tests.conftest import FIXTURES
+from tests.contract import FeedCase, check_contract
 
 
 def load(name: str) -> Any:
@@ -102,3 +103,35 @@ def test_single_pull_and_webhook_payload_shapes() -> None:
     assert [(r.kind, r.identity.value, r.key) for r in detail] == [("pr_merged", "benb", "github:acme/app#1168:merged")]
     webhook = json.loads((FIXTURES / "github_webhook_pull_request_merged.json").read_text())
     assert [(r.kind, r.identity.value) for r in outcomes(webhook)] == [("pr_merged", "cara-codes")]
+
+
+def _first_data_record(text: str, change: Callable[[dict], None]) -> str:
+    document = json.loads(text)
+    change(document["data"][0] if isinstance(document, dict) else document[0])
+    return json.dumps(document)
+
+
+def _every_record(text: str) -> str:
+    document = json.loads(text)
+    for record in document["data"] if isinstance(document, dict) else document:
+        record["x_unknown_field"] = {"nested": [1, 2]}
+    return json.dumps(document)
+
+
+CASES = [
+    FeedCase(
+        "claude_code", FIXTURES / "claude_code_analytics.json",
+        corrupt=lambda t: _first_data_record(t, lambda r: r["core_metrics"].update(num_sessions="many")),
+        bad_location="data[0]", add_unknown_field=_every_record, empty='{"data": [], "has_more": false, "next_page": null}',
+    ),
+    FeedCase(
+        "github", FIXTURES / "github_pulls.json",
+        corrupt=lambda t: _first_data_record(t, lambda r: r.update(merged_at="last tuesday")),
+        bad_location="[0]", add_unknown_field=_every_record, empty="[]",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.source)
+def test_feed_contract(case: FeedCase, sqlite_engine, tmp_path) -> None:
+    check_contract(case, sqlite_engine, tmp_path)

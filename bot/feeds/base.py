@@ -44,10 +44,12 @@ class UsageRow:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0  # all cache writes, 5-minute and 1-hour
+    cache_write_1h_tokens: int = 0  # the part of cache_write_tokens billed at the 1-hour rate
     requests: int = 0
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # the value the feed reports; None: priced from tokens when read
     billing: str | None = None
+    observed_at: datetime | None = None  # for cumulative readings: only a newer reading replaces it
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,22 @@ class SeatRow:
 
 
 @dataclass(frozen=True)
+class IdentityLink:
+    """One record carried two identities of the same person (OTel's user.email with user.account_id):
+    `also` is learned to belong to whoever `known` belongs to, unless the config says otherwise."""
+
+    source: str
+    known: IdentityRef
+    also: IdentityRef
+
+
+@dataclass(frozen=True)
 class Rejection:
     location: str
     reason: str
 
 
-Row = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow
+Row = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow | IdentityLink
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,6 @@ def _rows(record: _Record, identity: IdentityRef) -> Iterator[Row]:
     }
     for metric, value in counters.items():
         yield ActivityRow(SOURCE, base_key, identity, day, metric, value)
+
+
+FEED = ClaudeCodeAnalyticsFeed()

@@ -136,3 +136,6 @@ def _located(document: Any) -> Iterator[tuple[str, Any]]:
         yield "pull_request", document["pull_request"]
     else:
         yield "(pull request)", document
+
+
+FEED = GitHubPullsFeed()
