@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from bot.config import OrgConfig, identities_of
+from bot.config import OrgConfig, PersonConfig, identities_of
 from bot.feeds.base import IdentityRef
 from storage.engine import session_scope
 from storage.models import Identity, Person, Team
 from storage.writes import identity_ids
+
+EMAIL_KEYED = ("cursor", "litellm")
 
 
 def sync_directory(engine: Engine, config: OrgConfig) -> None:
@@ -22,11 +24,19 @@ def sync_directory(engine: Engine, config: OrgConfig) -> None:
         _sync_teams(session, config)
         person_ids = _sync_people(session, config)
         claimed: dict[int, int] = {}
-        for person in config.people:
-            refs = [IdentityRef.of(kind, value) for kind, value in identities_of(person)]
+        for refs, person in _claims(config):
             ids = identity_ids(session, [(r.kind, r.value) for r in refs])
-            claimed.update({identity_id: person_ids[person.email] for identity_id in ids.values()})
+            for identity_id in ids.values():
+                claimed.setdefault(identity_id, person_ids[person.email])
         _point_identities(session, claimed)
+
+
+def _claims(config: OrgConfig) -> list[tuple[list[IdentityRef], PersonConfig]]:
+    """Explicit aliases first; then each person's email also stands for their identity in feeds
+    keyed by email (Cursor, LiteLLM) unless somebody claims that value explicitly."""
+    explicit = [([IdentityRef.of(k, v) for k, v in identities_of(p)], p) for p in config.people]
+    implicit = [([IdentityRef.of(kind, p.email) for kind in EMAIL_KEYED], p) for p in config.people]
+    return explicit + implicit
 
 
 def _sync_teams(session: Session, config: OrgConfig) -> None:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
 
+from bot.attribution import count_once
 from bot.config import OrgConfig
 from bot.errors import UnknownPerson
+from bot.flags import SPIKE_HISTORY_WEEKS, Flag, idle_seats, person_flags, rework
 from bot.metrics import PersonWeek, band, median, person_week
 from bot.prices import PriceTable
 from bot.weeks import Week
-from storage.queries import OutcomeFact, UsageFact, outcome_facts, person_by_email, team_members, usage_facts
+from storage.queries import (
+    OutcomeFact, UsageFact, activity_facts, outcome_facts, person_by_email, seat_facts, team_members, usage_facts,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class MeReport:
     week: Week
     figures: PersonWeek
     team: TeamStanding | None
+    flags: tuple[Flag, ...] = ()
+    rework: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         f = self.figures
@@ -51,7 +57,8 @@ class MeReport:
             "savings_usd": f.savings_usd,
             "spend_by_tool": f.spend_by_tool,
             "unpriced_models": sorted(f.unpriced_models),
-            "flags": [],
+            "rework": {k: _number(v) for k, v in self.rework.items()},
+            "flags": [{"name": f.name, "detail": f.detail, "tip": f.tip} for f in self.flags],
             "team": None if self.team is None else {
                 "name": self.team.name, "people": self.team.people,
                 "median_yield_per_100usd": self.team.median_yield_per_100usd, "band": self.team.band,
@@ -68,7 +75,7 @@ def people_weeks(
 ) -> dict[tuple[int, str], PersonWeek]:
     """Figures for every (person, week), from two queries."""
     start, end = min(weeks).monday, max(weeks).end
-    usage = usage_facts(session, person_ids, start, end)
+    usage = count_once(usage_facts(session, person_ids, start, end), prices.canonical)
     outcomes = outcome_facts(session, person_ids, [str(w) for w in weeks])
     usage_by: dict[tuple[int | None, str], list[UsageFact]] = defaultdict(list)
     for fact in usage:
@@ -89,14 +96,32 @@ def me_report(session: Session, config: OrgConfig, prices: PriceTable, email: st
         raise UnknownPerson(f"{email} is not in the directory: add them to the config's people")
     members = team_members(session, person.team) if person.team else [person]
     ids = [m.id for m in members if m.id is not None]
+    history = [week.shift(-back) for back in range(SPIKE_HISTORY_WEEKS, 0, -1)]
     figures = people_weeks(session, config, prices, ids, [week])
+    figures.update(people_weeks(session, config, prices, [person.id], history))
     mine = figures[(person.id, str(week))]
-    standing = None
-    if person.team and len(ids) >= config.policy.min_group_size:
-        yields = [y for y in (figures[(i, str(week))].yield_per_100usd for i in ids) if y is not None]
-        own = mine.yield_per_100usd
-        standing = TeamStanding(
-            name=person.team, people=len(ids), median_yield_per_100usd=median(yields),
-            band=band(own, yields) if own is not None and len(yields) >= config.policy.min_group_size else None,
-        )
-    return MeReport(person.email, person.name, week, mine, standing)
+    standing = _standing(person.team, ids, figures, mine, week, config.policy.min_group_size)
+    activity = activity_facts(session, [person.id], week.monday, week.end)
+    seats = idle_seats(seat_facts(session, [person.id], week.monday, week.end), week)
+    flags = person_flags(
+        mine, [figures[(person.id, str(w))].spend_usd for w in history],
+        standing.median_yield_per_100usd if standing else None, seats, config.policy.flags,
+    )
+    return MeReport(person.email, person.name, week, mine, standing, tuple(flags),
+                    rework(activity, mine.outcomes["pr_reverted"]))
+
+
+def _standing(
+    team: str | None, ids: list[int], figures: dict[tuple[int, str], PersonWeek], mine: PersonWeek,
+    week: Week, min_group_size: int,
+) -> TeamStanding | None:
+    """The team median and the person's band, only for teams at or above the privacy floor."""
+    if team is None or len(ids) < min_group_size:
+        return None
+    yields = [y for y in (figures[(i, str(week))].yield_per_100usd for i in ids) if y is not None]
+    own = mine.yield_per_100usd
+    enough = len(yields) >= min_group_size
+    return TeamStanding(
+        name=team, people=len(ids), median_yield_per_100usd=median(yields) if enough else None,
+        band=band(own, yields) if own is not None and enough else None,
+    )

@@ -31,4 +31,19 @@ def me_text(report: MeReport) -> str:
             f"Team: you are in the {report.team.band} of {report.team.people} people on yield "
             f"(team median {ratio(report.team.median_yield_per_100usd)} per $100)."
         )
+    rework = {k: v for k, v in report.rework.items() if v}
+    if rework:
+        lines.append("Rework: " + ", ".join(f"{points(v)} {REWORK_LABELS.get(k, k)}" for k, v in sorted(rework.items())))
+    for flag in report.flags:
+        lines.append(f"⚑ {flag.detail}. Tip: {flag.tip}")
+    if not report.flags:
+        lines.append("No flags this week.")
     return "\n".join(lines)
+
+
+REWORK_LABELS = {
+    "prs_reverted": "PRs reverted",
+    "assistant_edits_rejected": "Claude Code edits rejected",
+    "cursor_rejects": "Cursor suggestions rejected",
+    "copilot_not_accepted": "Copilot suggestions not accepted",
+}

@@ -10,7 +10,7 @@ from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
-from storage.models import Identity, IngestRun, Outcome, Person, RejectedRecord, Usage
+from storage.models import Activity, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,41 @@ def recent_rejections(session: Session, limit: int) -> list[tuple[datetime, str,
         .limit(limit)
     )
     return [(when, location, reason) for when, location, reason in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class ActivityFact:
+    person_id: int | None
+    day: date
+    source: str
+    metric: str
+    value: float
+
+
+@dataclass(frozen=True)
+class SeatFact:
+    person_id: int | None
+    day: date
+    plan: str | None
+    monthly_cost_usd: float | None
+    last_activity_at: datetime | None
+
+
+def activity_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[ActivityFact]:
+    a, i = Activity.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.person_id, a.day, a.source, a.metric, a.value)
+        .join_from(Activity.__table__, Identity.__table__, a.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), a.day >= start, a.day < end)
+    )
+    return [ActivityFact(*row) for row in session.execute(query)]
+
+
+def seat_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[SeatFact]:
+    s, i = Seat.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.person_id, s.day, s.plan, s.monthly_cost_usd, s.last_activity_at)
+        .join_from(Seat.__table__, Identity.__table__, s.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), s.day >= start, s.day < end)
+    )
+    return [SeatFact(*row) for row in session.execute(query)]

@@ -1,0 +1,45 @@
+"""Counted once: when several feeds report the same usage, exactly one of them counts.
+
+Anthropic API-billed usage per (person, UTC day, model) comes from the messages usage report if it
+has any row for that key, otherwise from Claude Code Analytics rows billed to the API, otherwise
+from Claude Code telemetry. Claude Code seats billed by subscription never appear in the usage
+report: those rows always count, and telemetry for the same key is then ignored. A pure function.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from storage.queries import UsageFact
+
+USAGE_REPORT = "anthropic_usage"
+ANALYTICS = "claude_code"
+TELEMETRY = "claude_code_otel"
+ANTHROPIC_SOURCES = (USAGE_REPORT, ANALYTICS, TELEMETRY)
+
+
+def count_once(facts: Iterable[UsageFact], canonical: Callable[[str], str] = str) -> list[UsageFact]:
+    """The facts that count; `canonical` maps a model name to the price table's name for it."""
+    kept: list[UsageFact] = []
+    groups: dict[tuple[object, ...], list[UsageFact]] = defaultdict(list)
+    for fact in facts:
+        if fact.source in ANTHROPIC_SOURCES and fact.person_id is not None:
+            groups[(fact.person_id, fact.day, canonical(fact.model))].append(fact)
+        else:
+            kept.append(fact)
+    for group in groups.values():
+        kept.extend(_anthropic_winners(group))
+    return kept
+
+
+def _anthropic_winners(group: list[UsageFact]) -> list[UsageFact]:
+    subscription = [f for f in group if f.source == ANALYTICS and f.billing == "subscription"]
+    report = [f for f in group if f.source == USAGE_REPORT]
+    analytics_api = [f for f in group if f.source == ANALYTICS and f.billing != "subscription"]
+    telemetry = [f for f in group if f.source == TELEMETRY]
+    if report:
+        return subscription + report
+    if analytics_api:
+        return subscription + analytics_api
+    return subscription or telemetry
