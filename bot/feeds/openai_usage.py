@@ -1,0 +1,126 @@
+"""OpenAI organization usage (completions): daily buckets of tokens per project, user, key and model.
+
+As with the Anthropic usage report, a bucket is the complete usage of its UTC day: its records
+carry the (openai_usage, day) window unless one of its results was rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import FeedError
+from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, Window, describe, load_json
+from bot.prices import normalise_model
+
+SOURCE = "openai_usage"
+DAY_SECONDS = 86_400
+DIMENSIONS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier")
+
+
+# A token count as stored: the usage columns are 32-bit integers on PostgreSQL.
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class _Result(_Lenient):
+    project_id: str | None = None
+    user_id: str | None = None
+    api_key_id: str | None = None
+    model: str | None = None
+    batch: bool | None = None
+    service_tier: str | None = None
+    input_tokens: Count
+    output_tokens: Count = 0
+    input_cached_tokens: Count | None = None
+    input_cache_write_tokens: Count | None = None
+    num_model_requests: Count = 0
+
+
+class _Bucket(_Lenient):
+    start_time: int = Field(ge=0)
+    end_time: int | None = Field(default=None, ge=0)
+    results: list[Any]
+
+
+class OpenAIUsageFeed:
+    name = SOURCE
+
+    def sniff(self, head: str) -> bool:
+        return '"organization.usage.completions.result"' in head
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        document = load_json(path)
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, list):
+            raise FeedError(f"{path}: expected an OpenAI usage page with a data list")
+        seen: set[str] = set()
+        for index, raw in enumerate(data):
+            yield from _bucket(f"data[{index}]", raw, seen)
+
+
+def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
+    try:
+        bucket = _Bucket.model_validate(raw)
+        day = _day(bucket)
+    except (ValidationError, ValueError) as exc:
+        yield Rejection(where, describe(exc) if isinstance(exc, ValidationError) else str(exc))
+        return
+    records: list[Record] = []
+    rejections: list[Rejection] = []
+    for index, result in enumerate(bucket.results):
+        spot = f"{where}.results[{index}]"
+        try:
+            records.append(Record(spot, (_row(_Result.model_validate(result), day, seen),)))
+        except (ValidationError, ValueError) as exc:
+            rejections.append(Rejection(spot, describe(exc) if isinstance(exc, ValidationError) else str(exc)))
+    window = None if rejections else Window(SOURCE, day)
+    if not bucket.results:
+        records.append(Record(where, (), window))
+    yield from (Record(r.location, r.rows, window) for r in records)
+    yield from rejections
+
+
+def _day(bucket: _Bucket) -> date:
+    if bucket.start_time % DAY_SECONDS or (bucket.end_time is not None and bucket.end_time - bucket.start_time != DAY_SECONDS):
+        raise ValueError(f"start_time/end_time: only whole UTC days are supported (bucket_width=1d), got {bucket.start_time}")
+    return datetime.fromtimestamp(bucket.start_time, timezone.utc).date()
+
+
+def _row(result: _Result, day: date, seen: set[str]) -> UsageRow:
+    cached = result.input_cached_tokens or 0
+    written = result.input_cache_write_tokens or 0
+    uncached = result.input_tokens - cached - written
+    if uncached < 0:
+        raise ValueError(
+            f"input_tokens: {result.input_tokens} is less than input_cached_tokens + input_cache_write_tokens ({cached + written})"
+        )
+    key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
+    if key in seen:
+        raise ValueError(f"the same group ({key}) appears twice in this file")
+    seen.add(key)
+    return UsageRow(
+        source=SOURCE, record_key=key, identity=_identity(result), day=day, provider="openai", tool="openai_api",
+        model=normalise_model(result.model) if result.model else "unknown",
+        input_tokens=uncached, output_tokens=result.output_tokens, cache_read_tokens=cached,
+        cache_write_tokens=written, requests=result.num_model_requests,
+    )
+
+
+def _identity(result: _Result) -> IdentityRef:
+    """A user's own key names the user; a service key its key id; the rest the project."""
+    if result.user_id:
+        return IdentityRef.of("openai_user", result.user_id)
+    if result.api_key_id:
+        return IdentityRef.of("api_key", result.api_key_id)
+    return IdentityRef.of("openai_project", result.project_id or "default")
+
+
+FEED = OpenAIUsageFeed()
