@@ -67,7 +67,7 @@ def _outcome(row: dict[str, str]) -> OutcomeRow:
     key = f"csv:{ref}" if ref else _content_key(identity, occurred_at, kind, quantity, title)
     return OutcomeRow(
         key=key, source=SOURCE, kind=kind, identity=identity, occurred_at=occurred_at,
-        quantity=quantity, title=title, ref=ref or None,
+        quantity=quantity, title=title,  # OutcomeRow.ref is a revert's target, not ours
     )
 
 
