@@ -15,6 +15,18 @@ DOCUMENTED = {
     "SLACK_SIGNING_SECRET": "verifies that HTTP requests come from Slack",
     "SLACK_APP_TOKEN": "app-level token (xapp-...) for Socket Mode",
     "SLACK_API_URL": "base URL of the Slack Web API, for tests and proxies",
+    "ANTHROPIC_ADMIN_KEY": "Anthropic Admin API key (sk-ant-admin...) for `tokenworth pull anthropic`",
+    "ANTHROPIC_API_URL": "base URL of the Anthropic API",
+    "OPENAI_ADMIN_KEY": "OpenAI Admin key for `tokenworth pull openai`",
+    "OPENAI_API_URL": "base URL of the OpenAI API",
+    "CURSOR_API_KEY": "Cursor Admin API key for `tokenworth pull cursor`",
+    "CURSOR_API_URL": "base URL of the Cursor Admin API",
+    "LITELLM_API_KEY": "LiteLLM master key or admin virtual key for `tokenworth pull litellm`",
+    "LITELLM_API_URL": "base URL of your LiteLLM proxy (required to pull from it)",
+    "GITHUB_TOKEN": "GitHub token for `tokenworth pull github` and `github-copilot` (read:org, manage_billing:copilot, repo)",
+    "GITHUB_ORG": "GitHub organisation whose Copilot reports and seats are pulled",
+    "GITHUB_REPOS": "comma-separated OWNER/NAME repositories whose pull requests the daily pull fetches",
+    "GITHUB_API_URL": "base URL of the GitHub REST API (GitHub Enterprise Server: https://HOST/api/v3)",
 }
 
 
@@ -27,6 +39,18 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    anthropic_admin_key: SecretStr | None = None
+    anthropic_api_url: str = "https://api.anthropic.com"
+    openai_admin_key: SecretStr | None = None
+    openai_api_url: str = "https://api.openai.com/v1"
+    cursor_api_key: SecretStr | None = None
+    cursor_api_url: str = "https://api.cursor.com"
+    litellm_api_key: SecretStr | None = None
+    litellm_api_url: str | None = None
+    github_token: SecretStr | None = None
+    github_org: str | None = None
+    github_repos: str | None = None
+    github_api_url: str = "https://api.github.com"
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +81,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("anthropic_api_url", "openai_api_url", "cursor_api_url", "litellm_api_url", "github_api_url")
+    @classmethod
+    def _vendor_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
 
 
 def load_settings(**overrides: object) -> Settings:
