@@ -127,12 +127,18 @@ class PriceConfig(_Strict):
     aliases: tuple[str, ...] = ()
 
 
+class JiraConfig(_Strict):
+    excluded_resolutions: tuple[str, ...] = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
+    story_points_field: str = "customfield_10016"
+
+
 class OrgConfig(_Strict):
     teams: tuple[TeamConfig, ...] = ()
     people: tuple[PersonConfig, ...] = ()
     policy: Policy = Policy()
     prices: dict[str, PriceConfig] = {}
     gateways: tuple[str, ...] = ()
+    jira: JiraConfig = JiraConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> OrgConfig:

@@ -13,14 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.config import JiraConfig
 from bot.errors import FeedError
 from bot.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 from bot.weeks import to_utc
 
 SOURCE = "jira"
-# The defaults of the config's `jira` section; the adapter cannot see the config itself.
-EXCLUDED_RESOLUTIONS = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined")
-STORY_POINTS_FIELD = "customfield_10016"
+# The defaults of the config's `jira` section: a feed parses files without seeing the config.
+EXCLUDED_RESOLUTIONS = JiraConfig().excluded_resolutions
+STORY_POINTS_FIELD = JiraConfig().story_points_field
 
 
 class _Model(BaseModel):
