@@ -163,6 +163,23 @@ def upgrade(runtime: Runtime) -> None:
     click.echo(f"Database at the latest schema: {runtime.engine.url.render_as_string(hide_password=True)}")
 
 
+@cli.group()
+def people() -> None:
+    """The people in the org config."""
+
+
+@people.command(name="import")
+@click.argument("csv_path", metavar="FILE.csv", type=click.Path(path_type=Path))
+@common
+def people_import(runtime: Runtime, csv_path: Path) -> None:
+    """Add or update people and their feed identities in the config's people: from a CSV."""
+    from bot.people_import import import_into_config
+
+    summary = import_into_config(csv_path, runtime.config_path)
+    click.echo(f"{csv_path}: {summary.people} people ({summary.added} added, {summary.updated} updated) "
+               f"written to {summary.config_path}")
+
+
 def _sync_if_configured(runtime: Runtime) -> None:
     """Ingest works without a config; when one exists it must be valid, and identities follow it."""
     if Path(runtime.config_path).exists():
