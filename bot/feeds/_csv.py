@@ -12,21 +12,22 @@ from bot.errors import FeedError
 Cells = dict[str, str]
 
 
-def header_of(head: str) -> set[str]:
+def header_of(head: str, lowercase: bool = False) -> set[str]:
     """The column names on the first line of `head` (for sniffing), or nothing when it is not CSV-like."""
     first = head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     try:
         names = next(csv.reader([first]), [])
     except csv.Error:
         return set()
-    return {name.strip() for name in names}
+    return {name.strip().lower() if lowercase else name.strip() for name in names}
 
 
-def read_rows(path: Path, required: Iterable[str]) -> Iterator[tuple[int, Cells | str]]:
+def read_rows(path: Path, required: Iterable[str], lowercase: bool = False) -> Iterator[tuple[int, Cells | str]]:
     """(line, cells) per row, or (line, reason) for a row that cannot be read.
 
     Raises FeedError before the first row when the file has no header or the header lacks a
-    required column (`required` entries may be alternatives written as "a|b").
+    required column (`required` entries may be alternatives written as "a|b"). With `lowercase`,
+    column names are matched and returned in lower case.
     """
     try:
         handle = path.open("rb")
@@ -35,19 +36,19 @@ def read_rows(path: Path, required: Iterable[str]) -> Iterator[tuple[int, Cells 
     with handle:
         undecodable: set[int] = set()
         reader = csv.DictReader(_lines(handle, undecodable))
-        header = _header(path, reader)
+        header = _header(path, reader, lowercase)
         _require(path, header, required)
         yield from _rows(reader, undecodable)
 
 
-def _header(path: Path, reader: csv.DictReader[str]) -> list[str]:
+def _header(path: Path, reader: csv.DictReader[str], lowercase: bool) -> list[str]:
     try:
         names = reader.fieldnames
     except csv.Error as exc:
         raise FeedError(f"{path}: line 1: not a CSV header ({exc})") from None
     if not names:
         raise FeedError(f"{path}: empty file, expected a CSV header line")
-    header = [name.strip() for name in names]
+    header = [name.strip().lower() if lowercase else name.strip() for name in names]
     reader.fieldnames = header
     return header
 

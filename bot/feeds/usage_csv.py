@@ -32,12 +32,12 @@ class UsageCsvFeed:
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
-        header = header_of(head)
+        header = header_of(head, lowercase=True)
         return {"day", "provider", "model"} <= header and bool(header & {"email", "identity"})
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
         first_line: dict[str, int] = {}
-        for line, cells in read_rows(path, REQUIRED):
+        for line, cells in read_rows(path, REQUIRED, lowercase=True):
             where = f"line {line}"
             if isinstance(cells, str):
                 yield Rejection(where, cells)
@@ -86,23 +86,20 @@ def _day(text: str, problems: list[str]) -> date | None:
 
 
 def _identity(cells: Cells, problems: list[str]) -> IdentityRef | None:
-    written = cells.get("identity", "")
-    if written:
-        kind, _, value = written.partition(":")
-        if kind not in IDENTITY_KINDS:
-            problems.append(f"identity: unknown kind {kind[:30]!r} (write kind:value; kinds: {', '.join(IDENTITY_KINDS)})")
-        elif not value.strip():
-            problems.append(f"identity: {written[:60]!r} has no value after the kind")
-        else:
-            return IdentityRef.of(kind, value)
-        return None
-    email = cells.get("email", "")
-    if not email:
+    written, email = cells.get("identity", ""), cells.get("email", "")
+    kind, _, value = written.partition(":") if written else ("email", "", email)
+    if written and email:
+        problems.append("identity: give email or identity, not both")
+    elif not written and not email:
         problems.append("identity: missing (fill in email or identity)")
-    elif "@" not in email:
-        problems.append(f"email: not an email address (got {email[:60]!r})")
+    elif kind not in IDENTITY_KINDS:
+        problems.append(f"identity: unknown kind {kind[:30]!r} (write kind:value; kinds: {', '.join(IDENTITY_KINDS)})")
+    elif not value.strip():
+        problems.append(f"identity: {written[:60]!r} has no value after the kind")
+    elif kind == "email" and "@" not in value:
+        problems.append(f"{'identity' if written else 'email'}: not an email address (got {value[:60]!r})")
     else:
-        return IdentityRef.of("email", email)
+        return IdentityRef.of(kind, value)
     return None
 
 
