@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import FeedError
-from bot.feeds._jsonl import is_json_lines, lines, utc_day_of_ns
+from bot.feeds._jsonl import RecentKeys, is_json_lines, lines, utc_day_of_ns
 from bot.feeds.base import (
     ActivityRow, IdentityLink, IdentityRef, Record, Rejection, Row, UsageRow, describe, load_json,
 )
@@ -139,12 +139,12 @@ class ClaudeCodeOtelFeed:
 
 class _Reader:
     """Keeps, across the exports of one file, the newest point of each cumulative series (held until
-    the end, so memory grows with series, not points), the delta points already counted, and the
-    identity pairs already linked."""
+    the end, so memory grows with series, not points), the delta points recently counted (a resent
+    export further back is found stored by ingest), and the identity pairs already linked."""
 
     def __init__(self) -> None:
         self.latest: dict[str, tuple[int, Record]] = {}
-        self.counted: set[str] = set()
+        self.counted = RecentKeys()
         self.linked: set[tuple[IdentityRef, IdentityRef]] = set()
 
     def take(self, document: dict[str, Any], prefix: str) -> Iterator[Record | Rejection]:
@@ -174,9 +174,7 @@ class _Reader:
             if held is None or reading.time_ns >= held[0]:
                 self.latest[reading.series] = (reading.time_ns, record)
             return
-        key = _delta_key(reading)
-        if key not in self.counted:
-            self.counted.add(key)
+        if self.counted.first_time(_delta_key(reading)):
             yield record
 
     def finish(self) -> Iterator[Record]:
