@@ -150,6 +150,29 @@ def demo_command(runtime: Runtime, out: Path, data: Path) -> None:
     run_demo(runtime, out, data, echo=click.echo)
 
 
+@cli.command(name="pull")
+@click.argument("source", metavar="SOURCE")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First UTC day (default: resume from the last good pull).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="UTC day to stop before (exclusive; default today).")
+@click.option("--repo", metavar="OWNER/NAME", help="Repository, for `github` (default: $GITHUB_REPOS).")
+@click.option("--json", "as_json", is_flag=True, help="Print one result per sub-feed as JSON.")
+@common
+def pull_command(runtime: Runtime, source: str, since: Any, until: Any, repo: str | None, as_json: bool) -> None:
+    """Pull a vendor API (anthropic, openai, cursor, litellm, github-copilot, github; `anthropic:usage` picks one feed)."""
+    from bot.pull import pull
+
+    results = pull(runtime.engine, runtime.settings, source, since=since.date() if since else None,
+                   until=until.date() if until else None, repo=repo)
+    if as_json:
+        click.echo(json.dumps({"pulls": [r.as_json() for r in results]}, indent=2))
+    for result in results:
+        if not as_json:
+            click.echo(result.line())
+        if not result.ok:
+            click.echo(f"error: {result.source}: {result.error}", err=True)
+    sys.exit(0 if all(r.ok for r in results) else 2)
+
+
 @cli.group()
 def db() -> None:
     """Database maintenance."""

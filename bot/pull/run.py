@@ -101,11 +101,11 @@ def pull_all_configured(runtime: Runtime, *, sleep: Sleep = time.sleep, clock: C
 
 
 def pick(spec: str) -> tuple[Vendor, tuple[SubFeed, ...]]:
-    name, _, feed_name = spec.partition(":")
+    name, colon, feed_name = spec.partition(":")
     vendor = VENDORS.get(name)
     if vendor is None:
         raise UsageError(f"unknown source {spec!r}; known: {', '.join(describe_sources())}")
-    if not feed_name:
+    if not colon:
         return vendor, vendor.feeds
     feeds = tuple(f for f in vendor.feeds if f.name == feed_name)
     if not feeds:

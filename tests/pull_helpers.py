@@ -1,0 +1,66 @@
+"""Shared by the pull tests: settings aimed at a local fake vendor server, and a sink that keeps pages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import DOCUMENTED, Settings, load_settings
+from tests.conftest import FIXTURES
+from tests.fakes.vendor_server import VendorServer
+
+PULL_FIXTURES = FIXTURES / "pull"
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=timezone.utc)
+KEYS = {
+    "anthropic_admin_key": "sk-ant-admin01-test-secret",
+    "openai_admin_key": "sk-admin-openai-test-secret",
+    "cursor_api_key": "key_cursor_test_secret",
+    "litellm_api_key": "sk-litellm-test-secret",
+    "github_token": "ghp_test_secret",
+    "github_org": "acme",
+}
+
+
+def clear_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in DOCUMENTED:
+        monkeypatch.delenv(name, raising=False)
+
+
+def settings_for(server: VendorServer, **values: Any) -> Settings:
+    urls = {"anthropic_api_url": server.url, "openai_api_url": f"{server.url}/v1", "cursor_api_url": server.url,
+            "github_api_url": server.url, "litellm_api_url": server.url}
+    return load_settings(**{**urls, **values})
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def fixture_json(name: str) -> Any:
+    return json.loads((PULL_FIXTURES / name).read_text())
+
+
+@dataclass
+class Collected:
+    """A sink that keeps what would have been ingested: (source, file name, bytes)."""
+
+    pages: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+    def __call__(self, path: Path, source: str) -> int:
+        content = path.read_bytes()
+        self.pages.append((source, path.name, content))
+        if path.suffix == ".ndjson":
+            return len(content.splitlines())
+        document = json.loads(content)
+        items = document if isinstance(document, list) else next(
+            (v for k, v in document.items() if k in ("data", "usageEvents", "seats")), [])
+        return len(items)
+
+    def bodies(self, source: str | None = None) -> list[Any]:
+        return [json.loads(c) for s, name, c in self.pages if (source is None or s == source) and name.endswith(".json")]
