@@ -81,11 +81,16 @@ def _rows(reader: csv.DictReader[str], undecodable: set[int]) -> Iterator[tuple[
 
 
 def _lines(handle: BinaryIO, undecodable: set[int]) -> Iterator[str]:
-    for number, raw in enumerate(handle, 1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            undecodable.add(number)
-            yield raw.decode("utf-8", errors="replace")
+    """Lines as the csv module expects them (ends kept; a lone CR ends a line too), decoded one by one
+    so a stray non-UTF-8 byte costs its row, not the file."""
+    number = 0
+    for chunk in handle:
+        for raw in chunk.splitlines(keepends=True):
+            number += 1
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                undecodable.add(number)
+                yield raw.decode("utf-8", errors="replace")
