@@ -318,3 +318,27 @@ def test_a_truncated_json_line_is_rejected_and_the_other_exports_kept(tmp_path: 
 def test_unknown_metrics_are_ignored(tmp_path: Path) -> None:
     document = _export({"user.email": "a@x.test", "type": "user"}, {"asDouble": 9.0}, metric="claude_code.active_time.total")
     assert _parse_one(document, tmp_path) == []
+
+
+MY_FEEDS = {  # fixture file name -> the feed of this change that must claim it (and no other file)
+    "claude_code_otlp_metrics.json": "claude_code_otel",
+    "claude_code_otlp_metrics.delta.jsonl": "claude_code_otel",
+    "litellm_spend_logs.json": "litellm",
+    "cursor_daily_usage.json": "cursor_daily",
+    "cursor_usage_events.json": "cursor_events",
+    "copilot_user_metrics.ndjson": "copilot_usage",
+    "copilot_billing_seats.json": "copilot_seats",
+    "copilot_metrics.json": "copilot_metrics",
+}
+
+
+def test_each_usage_feed_sniffer_claims_only_its_own_fixtures() -> None:
+    files = sorted(p for p in FIXTURES.rglob("*") if p.suffix in {".json", ".jsonl", ".ndjson", ".csv"})
+    assert {p.name for p in files} >= set(MY_FEEDS)
+    claims = []
+    for path in files:
+        head = path.read_text(encoding="utf-8", errors="replace")[:65536]
+        for source in sorted(set(MY_FEEDS.values())):
+            if FEEDS[source].sniff(head) != (MY_FEEDS.get(path.name) == source):
+                claims.append((str(path.relative_to(FIXTURES)), source))
+    assert claims == [], "sniffers that claim a foreign file or miss their own"
