@@ -12,7 +12,7 @@ import pytest
 
 from bot.settings import DOCUMENTED, Settings, load_settings
 from tests.conftest import FIXTURES
-from tests.fakes.vendor_server import VendorServer
+from tests.fakes.vendor_server import Reply, VendorServer
 
 PULL_FIXTURES = FIXTURES / "pull"
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=timezone.utc)
@@ -64,3 +64,15 @@ class Collected:
 
     def bodies(self, source: str | None = None) -> list[Any]:
         return [json.loads(c) for s, name, c in self.pages if (source is None or s == source) and name.endswith(".json")]
+
+
+def github_pages(server: VendorServer, path: str, size: int) -> list[list[dict[str, Any]]]:
+    """The fixture PRs, most recently updated first, served `size` to a page with Link headers."""
+    pulls = sorted(json.loads((FIXTURES / "github_pulls.json").read_text()),
+                   key=lambda p: p["updated_at"], reverse=True)
+    pages = [pulls[i:i + size] for i in range(0, len(pulls), size)]
+    for number, items in enumerate(pages, 1):
+        link = f'<{server.url}{path}?state=closed&page={number + 1}>; rel="next"' if number < len(pages) else ""
+        server.route("GET", path, Reply(body=items, headers={"Link": link} if link else {}),
+                     match={"page": str(number)} if number > 1 else {})
+    return pages

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +15,9 @@ from bot.errors import SettingsError, UsageError
 from bot.pull import PullResult, pull
 from bot.pull.base import midnight
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import KEYS, NOW, PULL_FIXTURES, Collected, clear_environment, day, fixture_json, settings_for
+from tests.pull_helpers import (
+    KEYS, NOW, PULL_FIXTURES, Collected, clear_environment, day, fixture_json, github_pages, settings_for,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -175,17 +176,6 @@ def test_copilot_seats_follow_link_next(server: VendorServer, sqlite_engine: Eng
     [result] = run(server, sqlite_engine, "github-copilot:seats", "2026-11-16", "2026-11-18", sink)
     assert (result.pages, result.records) == (2, 6)
     assert [(r.param("per_page"), r.param("page")) for r in server.seen(path)] == [("100", None), ("100", "2")]
-
-
-def github_pages(server: VendorServer, path: str, size: int) -> list[list[dict[str, Any]]]:
-    pulls = sorted(json.loads((PULL_FIXTURES.parent / "github_pulls.json").read_text()),
-                   key=lambda p: p["updated_at"], reverse=True)
-    pages = [pulls[i:i + size] for i in range(0, len(pulls), size)]
-    for number, items in enumerate(pages, 1):
-        link = f'<{server.url}{path}?state=closed&page={number + 1}>; rel="next"' if number < len(pages) else ""
-        server.route("GET", path, Reply(body=items, headers={"Link": link} if link else {}),
-                     match={"page": str(number)} if number > 1 else {})
-    return pages
 
 
 def test_github_pulls_follow_link_next_and_stop_at_a_page_older_than_since(

@@ -85,7 +85,8 @@ def pull(engine: Engine, settings: Settings, spec: str, *, since: date | None = 
         ]
 
 
-def pull_all_configured(runtime: Runtime, *, sleep: Sleep = time.sleep, clock: Clock = utc_now) -> list[PullResult]:
+def pull_all_configured(runtime: Runtime, *, sleep: Sleep = time.sleep, clock: Clock = utc_now,
+                        sink: Sink | None = None) -> list[PullResult]:
     """The daily job: every vendor whose credentials are set, each resuming from its own ledger."""
     settings = runtime.settings
     results: list[PullResult] = []
@@ -93,7 +94,7 @@ def pull_all_configured(runtime: Runtime, *, sleep: Sleep = time.sleep, clock: C
         if not vendor.configured(settings):
             continue
         try:
-            results += pull(runtime.engine, settings, vendor.name, sleep=sleep, clock=clock)
+            results += pull(runtime.engine, settings, vendor.name, sleep=sleep, clock=clock, sink=sink)
         except TokenworthError as exc:
             log.error("pull %s: %s", vendor.name, exc)
             results.append(PullResult(vendor.name, "failed", error=str(exc)))
