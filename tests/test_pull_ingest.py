@@ -126,7 +126,7 @@ def test_pulled_github_pages_store_what_the_file_stores(engine: Engine, direct: 
 
 def test_every_pull_leaves_one_ledger_row(sqlite_engine: Engine, server: VendorServer) -> None:
     serve_claude_code_days(server)
-    [result] = pull_quietly(sqlite_engine, server, "anthropic:claude-code", "2026-11-16", "2026-11-18", sink=Collected())
+    [result] = pull_quietly(sqlite_engine, server, "anthropic:claude-code", "2026-11-16", "2026-11-18")
     [run] = runs(sqlite_engine)
     assert (run.source, run.since, run.until, run.status, run.pages, run.records, run.error) == (
         "claude_code", day("2026-11-16"), day("2026-11-18"), "ok", 3, result.records, None)
@@ -138,7 +138,7 @@ def test_every_pull_leaves_one_ledger_row(sqlite_engine: Engine, server: VendorS
 def test_an_outage_fails_the_pull_with_a_clear_error_and_no_secret(sqlite_engine: Engine, server: VendorServer) -> None:
     server.route("GET", CODE_PATH, Reply(500, {"error": {"message": "overloaded"}}))
     server.route("GET", CODE_PATH, Reply.file(CLAUDE_CODE / "2026-11-16.json"), match={"starting_at": "2026-11-16"})
-    [result] = pull_quietly(sqlite_engine, server, "anthropic:claude-code", "2026-11-16", "2026-11-18", sink=Collected())
+    [result] = pull_quietly(sqlite_engine, server, "anthropic:claude-code", "2026-11-16", "2026-11-18")
     [run] = runs(sqlite_engine)
     assert (result.status, run.status, run.pages) == ("failed", "failed", 1)
     assert run.error == result.error and "claude_code: gave up after 6 attempts (HTTP 500)" in (run.error or "")
