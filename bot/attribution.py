@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from storage.queries import UsageFact
 
@@ -43,3 +44,24 @@ def _anthropic_winners(group: list[UsageFact]) -> list[UsageFact]:
     if analytics_api:
         return subscription + analytics_api
     return subscription or telemetry
+
+
+def unattributed(
+    rows: Iterable[tuple[UsageFact, str, str]], gateways: Iterable[str],
+    usage_report_days: set[date], gateway_log_days: set[date],
+) -> list[UsageFact]:
+    """Org-level usage that belongs to nobody, counted once.
+
+    A Claude Code Analytics row of an API key (it carries the key's name, not its id) counts only on
+    days the usage report does not cover at all. A gateway's provider-key rows count only on days no
+    gateway log covers: otherwise the gateway's own log already attributes that traffic.
+    """
+    gateway_keys = set(gateways)
+    kept = []
+    for fact, kind, value in rows:
+        if kind == "anthropic_key_name" and fact.day in usage_report_days:
+            continue
+        if kind == "api_key" and value in gateway_keys and fact.day in gateway_log_days:
+            continue
+        kept.append(fact)
+    return kept

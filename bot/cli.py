@@ -119,6 +119,49 @@ def preview(runtime: Runtime, team: str, week_text: str, out: Path, as_json: boo
         click.echo(f"\nWrote {out}/blocks.json and charts to {out}/")
 
 
+@digest.command()
+@click.option("--week", "week_text", metavar="YYYY-Www", help="ISO week (default: the week that just ended for each team).")
+@click.option("--team", help="Only this team (default: every team).")
+@click.option("--force", is_flag=True, help="Post again even if this week was already posted (or is stuck).")
+@common
+def send(runtime: Runtime, week_text: str | None, team: str | None, force: bool) -> None:
+    """Post the weekly digest to each team's Slack channel now (exactly once unless --force)."""
+    from bot.digest.send import send_digest, week_just_ended
+    from bot.errors import UsageError
+    from bot.slack.client import web_client
+    from bot.slack.poster import SlackPoster
+
+    config = runtime.config
+    teams = [t for t in config.teams if team is None or t.name == team]
+    if not teams:
+        raise UsageError(f"unknown team {team!r}")
+    poster = SlackPoster(web_client(runtime.settings))
+    results = [
+        send_digest(runtime, t.name, Week.parse(week_text) if week_text else week_just_ended(t.timezone), poster, force)
+        for t in teams
+    ]
+    for r in results:
+        click.echo(f"{r.team} {r.week} {r.platform}: {r.state}{' - ' + r.detail if r.detail else ''}")
+    sys.exit(1 if any(r.state in ("pending", "failed") for r in results) else 0)
+
+
+@digest.command()
+@common
+def status(runtime: Runtime) -> None:
+    """Each team's latest digests: state, message link, and what needs attention."""
+    from bot.delivery import statuses
+
+    rows = statuses(runtime.engine)
+    if not rows:
+        click.echo("No digest has been sent yet.")
+    for row in rows:
+        link = row["permalink"] or row["message_ts"] or ""
+        line = f"{row['team']:<16} {row['week']} {row['platform']:<6} {row['state']:<8} {link}"
+        click.echo(line.rstrip())
+        if row["attention"]:
+            click.echo(f"  needs attention: {row['attention']}")
+
+
 @cli.command(name="demo-data")
 @click.option("--people", default=24, show_default=True, help="How many people (teams of 6 to 8).")
 @click.option("--weeks", default=8, show_default=True, help="How many ISO weeks of history.")

@@ -10,7 +10,7 @@ from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
-from storage.models import Activity, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage
+from storage.models import Activity, Billed, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,30 @@ def seat_facts(session: Session, person_ids: Sequence[int], start: date, end: da
         .where(i.person_id.in_(list(person_ids)), s.day >= start, s.day < end)
     )
     return [SeatFact(*row) for row in session.execute(query)]
+
+
+def unattributed_usage(session: Session, start: date, end: date) -> list[tuple[UsageFact, str, str]]:
+    """Usage on identities nobody claims, with the identity's kind and value."""
+    u, i = Usage.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(
+            i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
+            u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd, u.source, u.billing,
+            u.cache_write_1h_tokens, i.kind, i.value,
+        )
+        .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.is_(None), u.day >= start, u.day < end)
+    )
+    return [(UsageFact(*row[:14]), row[14], row[15]) for row in session.execute(query)]
+
+
+def days_with_usage(session: Session, source: str, start: date, end: date) -> set[date]:
+    u = Usage.__table__.c  # type: ignore[attr-defined]
+    query = select(u.day).where(u.source == source, u.day >= start, u.day < end).distinct()
+    return {day for (day,) in session.execute(query)}
+
+
+def billed_total(session: Session, start: date, end: date) -> dict[str, float]:
+    b = Billed.__table__.c  # type: ignore[attr-defined]
+    query = select(b.source, func.sum(b.amount_usd)).where(b.day >= start, b.day < end).group_by(b.source)
+    return {source: float(total) for source, total in session.execute(query)}

@@ -48,11 +48,13 @@ def forbidden_words(runtime: Runtime) -> set[str]:
 def test_preview_writes_valid_block_kit_and_png_charts(demo: Runtime, tmp_path: Path) -> None:
     digest = write_preview(demo, "platform", WEEK, tmp_path)
     message = json.loads((tmp_path / "blocks.json").read_text())
-    blocks = Block.parse_all(message["blocks"])
-    assert len(blocks) == len(message["blocks"]) <= 50
-    for block, raw in zip(blocks, message["blocks"]):
-        block.validate_json()
-        assert block.to_dict() == raw
+    for raw_blocks in (message["blocks"], message["thread"]["blocks"]):
+        blocks = Block.parse_all(raw_blocks)
+        assert 0 < len(blocks) == len(raw_blocks) <= 50
+        for block, raw in zip(blocks, raw_blocks):
+            block.validate_json()
+            assert block.to_dict() == raw
+            assert len(raw.get("text", {}).get("text", "")) <= 3000
     assert message["text"].startswith("tokenworth weekly digest for platform, 2026-W47")
     charts = sorted(tmp_path.glob("*.png"))
     assert [c.name for c in charts] == ["spend_by_tier.png", "spend_vs_outcomes.png"]

@@ -10,13 +10,48 @@ from slack_sdk.models.blocks import (
 
 from bot.digest.build import Digest
 from bot.digest.format import money, points, ratio
-from bot.digest.summary import EXPLAINER, freshness_line, headline, money_lines, suppressed_text
+from bot.digest.summary import (
+    EXPLAINER, freshness_line, headline, kudos_lines, money_lines, signal_lines, suppressed_text,
+)
+
+
+def summary_blocks(digest: Digest) -> list[dict[str, Any]]:
+    """The main message: the headline figures, or why there are none."""
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=f"{digest.team} · week {digest.week}"[:150]))]
+    if digest.suppressed:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=suppressed_text(digest))))
+    else:
+        fields = [MarkdownTextObject(text=f"*{label}*\n{value} {delta}".strip()) for label, value, delta in headline(digest)]
+        blocks += [SectionBlock(fields=fields), ContextBlock(elements=[MarkdownTextObject(text=EXPLAINER)])]
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=freshness_line(digest))]))
+    return _validated(blocks)
+
+
+def detail_blocks(digest: Digest) -> list[dict[str, Any]]:
+    """The thread reply: where the money went, waste signals as counts, opted-in kudos."""
+    if digest.suppressed:
+        return []
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=_bullets("Where the money went", money_lines(digest)))),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text=_bullets("Signals (counts, never names)", signal_lines(digest)))),
+    ]
+    if digest.kudos:
+        blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(
+            text=_bullets("Shipped this week (people who opted in to kudos)", kudos_lines(digest))))]
+    return _validated(blocks)
 
 
 def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=f"{digest.team} · week {digest.week}"[:150]))]
-    blocks += _suppressed(digest) if digest.suppressed else _figures(digest)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=freshness_line(digest))]))
+    """Everything, main message then thread, as one list (for previews and App Home)."""
+    return summary_blocks(digest) + detail_blocks(digest)
+
+
+def _bullets(title: str, lines: list[str]) -> str:
+    return "\n".join([f"*{title}*", *(f"• {line}" for line in lines)])[:3000]
+
+
+def _validated(blocks: list[Block]) -> list[dict[str, Any]]:
     for block in blocks:
         block.validate_json()
     return [block.to_dict() for block in blocks]
@@ -30,21 +65,3 @@ def fallback_text(digest: Digest) -> str:
         f"tokenworth weekly digest for {digest.team}, {digest.week}: {points(cur.outcome_points)} outcome points "
         f"for {money(cur.spend_usd)} of AI spend (yield {ratio(cur.yield_per_100usd)} per $100)."
     )
-
-
-def _figures(digest: Digest) -> list[Block]:
-    fields = [MarkdownTextObject(text=f"*{label}*\n{value} {delta}".strip()) for label, value, delta in headline(digest)]
-    return [
-        SectionBlock(fields=fields),
-        ContextBlock(elements=[MarkdownTextObject(text=EXPLAINER)]),
-        DividerBlock(),
-        SectionBlock(text=MarkdownTextObject(text=_money_went(digest))),
-    ]
-
-
-def _money_went(digest: Digest) -> str:
-    return "\n".join(["*Where the money went*", *(f"• {line}" for line in money_lines(digest))])[:3000]
-
-
-def _suppressed(digest: Digest) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=suppressed_text(digest)))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +13,15 @@ from sqlmodel import Session
 from bot.config import OrgConfig
 from bot.errors import UsageError
 from bot.me import people_weeks
-from bot.metrics import PersonWeek, median, yield_per_100usd
+from bot.attribution import unattributed
+from bot.flags import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
+from bot.metrics import PersonWeek, median, spend_of, yield_per_100usd
 from bot.prices import PriceTable
 from bot.weeks import Week
-from storage.queries import last_ingest_per_source, team_members
+from storage.models import Person
+from storage.queries import (
+    SeatFact, billed_total, days_with_usage, last_ingest_per_source, seat_facts, team_members, unattributed_usage,
+)
 
 HISTORY_WEEKS = 8
 
@@ -49,6 +54,10 @@ class Digest:
     median_yield_per_100usd: float | None = None
     unpriced_models: int = 0
     freshness: Mapping[str, datetime] = field(default_factory=dict)
+    signals: Mapping[str, float] = field(default_factory=dict)
+    kudos: Sequence[tuple[str, str]] = ()  # (name, what they shipped): opted-in people only
+    unattributed_spend_usd: float = 0.0  # org level: usage that belongs to nobody
+    billed_usd: Mapping[str, float] = field(default_factory=dict)  # org level: the vendors' ledgers
 
     @property
     def current(self) -> WeekFigures:
@@ -89,6 +98,10 @@ class Digest:
             "spend_by_tier": dict(cur.spend_by_tier) if shown else None,
             "spend_by_tool": dict(self.spend_by_tool) if shown else None,
             "unpriced_models": self.unpriced_models if shown else None,
+            "unattributed_spend_usd": self.unattributed_spend_usd if shown else None,
+            "billed_usd": dict(self.billed_usd) if shown else None,
+            "signals": dict(self.signals) if shown else None,
+            "kudos": [{"name": n, "shipped": w} for n, w in self.kudos] if shown else None,
             "history": [
                 {"week": str(h.week), "spend_usd": h.spend_usd if h.shown else None,
                  "outcome_points": h.outcome_points if h.shown else None}
@@ -141,7 +154,67 @@ def load_digest(session: Session, config: OrgConfig, prices: PriceTable, team: s
     if config.team(team) is None:
         known = ", ".join(t.name for t in config.teams) or "none configured"
         raise UsageError(f"unknown team {team!r} (teams: {known})")
-    ids = [m.id for m in team_members(session, team) if m.id is not None]
+    members = team_members(session, team)
+    ids = [m.id for m in members if m.id is not None]
     weeks = [week.shift(-back) for back in range(HISTORY_WEEKS)]
     figures = people_weeks(session, config, prices, ids, weeks) if ids else {}
-    return build_digest(team, week, figures, ids, config.policy.min_group_size, last_ingest_per_source(session))
+    digest = build_digest(team, week, figures, ids, config.policy.min_group_size, last_ingest_per_source(session))
+    if digest.suppressed:
+        return digest
+    seats = seat_facts(session, ids, week.monday, week.end)
+    return replace(
+        digest,
+        signals=team_signals(figures, ids, week, digest.median_yield_per_100usd, seats, config),
+        kudos=_kudos([m for m in members if m.kudos_opt_in and m.id is not None], figures, week),
+        unattributed_spend_usd=_unattributed_spend(session, config, prices, week),
+        billed_usd=billed_total(session, week.monday, week.end),
+    )
+
+
+def team_signals(
+    figures: Mapping[tuple[int, str], PersonWeek], ids: Sequence[int], week: Week,
+    median_yield: float | None, seats: Sequence[SeatFact], config: OrgConfig,
+) -> dict[str, float]:
+    """How many members carry each private flag: counts only, never who."""
+    counts: dict[str, float] = defaultdict(float)
+    history = [week.shift(-back) for back in range(SPIKE_HISTORY_WEEKS, 0, -1)]
+    for pid in ids:
+        mine = figures[(pid, str(week))]
+        idle = idle_seats([s for s in seats if s.person_id == pid], week)
+        previous = [figures[(pid, str(w))].spend_usd for w in history if (pid, str(w)) in figures]
+        for flag in person_flags(mine, previous, median_yield, idle, config.policy.flags):
+            counts[flag.name] += 1
+        counts["idle_seat_cost_usd"] += sum(s.monthly_cost_usd or 0.0 for s in idle)
+    return {name: counts.get(name, 0.0) for name in SIGNALS}
+
+
+SIGNALS = ("spend_without_outcomes", "frontier_heavy", "spike", "idle_seat", "idle_seat_cost_usd")
+
+
+def _kudos(opted_in: Sequence[Person], figures: Mapping[tuple[int, str], PersonWeek], week: Week) -> list[tuple[str, str]]:
+    """Outcome-based recognition for people who asked for it, alphabetically: never ranked."""
+    found = []
+    for person in sorted(opted_in, key=lambda p: (p.name or p.email).lower()):
+        mine = figures[(person.id, str(week))]  # type: ignore[index]
+        shipped = shipped_summary(mine)
+        if shipped:
+            found.append((person.name or person.email, shipped))
+    return found
+
+
+def shipped_summary(week: PersonWeek) -> str:
+    o = week.outcomes
+    parts = []
+    if o["pr_merged"]:
+        parts.append(f"{o['pr_merged']:.0f} merged PR{'s' if o['pr_merged'] != 1 else ''}")
+    if o["tickets_closed"]:
+        parts.append(f"{o['tickets_closed']:.0f} ticket{'s' if o['tickets_closed'] != 1 else ''} closed")
+    return ", ".join(parts)
+
+
+def _unattributed_spend(session: Session, config: OrgConfig, prices: PriceTable, week: Week) -> float:
+    rows = unattributed_usage(session, week.monday, week.end)
+    report_days = days_with_usage(session, "anthropic_usage", week.monday, week.end)
+    gateway_days = days_with_usage(session, "litellm", week.monday, week.end)
+    facts = unattributed(rows, config.gateways, report_days, gateway_days)
+    return sum(spend_of(f, prices) or 0.0 for f in facts)

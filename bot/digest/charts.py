@@ -51,3 +51,13 @@ def _png(figure: Figure) -> bytes:
     buffer = BytesIO()
     FigureCanvasAgg(figure).print_png(buffer)
     return buffer.getvalue()
+
+
+def charts_for(digest: Digest) -> list[tuple[str, str, bytes]]:
+    """(file name, title, PNG) of every chart a digest carries; none when its figures are hidden."""
+    if digest.suppressed:
+        return []
+    return [
+        ("spend_vs_outcomes.png", f"{digest.team}: spend against outcomes", spend_and_outcomes_png(digest)),
+        ("spend_by_tier.png", f"{digest.team}: spend by model tier", spend_by_tier_png(digest)),
+    ]

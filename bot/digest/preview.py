@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.digest.blocks import digest_blocks, fallback_text
+from bot.digest.blocks import detail_blocks, fallback_text, summary_blocks
 from bot.digest.build import Digest, load_digest
-from bot.digest.charts import spend_and_outcomes_png, spend_by_tier_png
+from bot.digest.charts import charts_for
 from bot.runtime import Runtime
 from bot.weeks import Week
 from storage.engine import session_scope
@@ -18,10 +18,12 @@ def write_preview(runtime: Runtime, team: str, week: Week, out: Path) -> Digest:
     with session_scope(runtime.engine) as session:
         digest = load_digest(session, config, runtime.prices, team, week)
     out.mkdir(parents=True, exist_ok=True)
-    message = {"text": fallback_text(digest), "blocks": digest_blocks(digest)}
+    message = {
+        "text": fallback_text(digest), "blocks": summary_blocks(digest),
+        "thread": {"text": f"Details for {digest.team}, {digest.week}", "blocks": detail_blocks(digest)},
+    }
     (out / "blocks.json").write_text(json.dumps(message, indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "digest.json").write_text(json.dumps(digest.as_json(), indent=2), encoding="utf-8")
-    if not digest.suppressed:
-        (out / "spend_vs_outcomes.png").write_bytes(spend_and_outcomes_png(digest))
-        (out / "spend_by_tier.png").write_bytes(spend_by_tier_png(digest))
+    for name, _title, png in charts_for(digest):
+        (out / name).write_bytes(png)
     return digest

@@ -35,9 +35,29 @@ def money_lines(digest: Digest) -> list[str]:
         f"Could have saved {money(digest.savings_usd)} had frontier-tier work run on the standard tier",
         f"Team median yield: {ratio(digest.median_yield_per_100usd)} points per $100",
     ]
+    return lines
+
+
+def signal_lines(digest: Digest) -> list[str]:
+    """Waste signals as counts out of the people active: never who."""
+    signals, active = digest.signals, digest.current.people_active
+    lines = [
+        f"{signals.get('spend_without_outcomes', 0):.0f} of {active} people spent at least the threshold with no outcome points",
+        f"{signals.get('frontier_heavy', 0):.0f} ran mostly on frontier models with a yield below the team median",
+        f"{signals.get('spike', 0):.0f} had a spend spike against their usual weeks",
+        f"{signals.get('idle_seat', 0):.0f} paid seat(s) idle for over 14 days ({money(signals.get('idle_seat_cost_usd', 0))} a month)",
+        f"Unattributed AI spend across the org: {money(digest.unattributed_spend_usd)} (map it with aliases in the config)",
+    ]
     if digest.unpriced_models:
         lines.append(f"{digest.unpriced_models} model(s) have no price yet and are left out of spend")
+    if digest.billed_usd:
+        billed = ", ".join(f"{source} {money(v)}" for source, v in sorted(digest.billed_usd.items()))
+        lines.append(f"Billed by vendors this week (org level, for reconciliation): {billed}")
     return lines
+
+
+def kudos_lines(digest: Digest) -> list[str]:
+    return [f"{name}: {shipped}" for name, shipped in digest.kudos]
 
 
 def suppressed_text(digest: Digest) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.digest.build import Digest
-from bot.digest.summary import EXPLAINER, freshness_line, headline, money_lines, suppressed_text
+from bot.digest.summary import (
+    EXPLAINER, freshness_line, headline, kudos_lines, money_lines, signal_lines, suppressed_text,
+)
 
 
 def digest_text(digest: Digest) -> str:
@@ -17,6 +19,11 @@ def digest_text(digest: Digest) -> str:
             "",
             "Where the money went",
             *(f"  - {line}" for line in money_lines(digest)),
+            "",
+            "Signals (counts, never names)",
+            *(f"  - {line}" for line in signal_lines(digest)),
+            *(["", "Shipped this week (opted in to kudos)"] if digest.kudos else []),
+            *(f"  - {line}" for line in kudos_lines(digest)),
             "",
             EXPLAINER,
         ]

@@ -1,0 +1,91 @@
+"""Sending a team's weekly digest to a platform, exactly once per (team, week, platform)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot import delivery
+from bot.delivery import Posted, PostError
+from bot.digest.build import Digest, load_digest
+from bot.runtime import Runtime
+from bot.weeks import Week
+from storage.engine import session_scope
+
+log = logging.getLogger("tokenworth.digest")
+
+
+class Poster(Protocol):
+    platform: str
+
+    def post(self, channel: str, digest: Digest) -> Posted: ...
+
+
+@dataclass(frozen=True)
+class SendResult:
+    team: str
+    week: str
+    platform: str
+    state: str  # posted, pending, failed, skipped, already
+    detail: str = ""
+
+
+def week_just_ended(timezone_name: str, now: datetime | None = None) -> Week:
+    """The ISO week that has just ended where the team is."""
+    local = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(timezone_name))
+    return Week.of(local.date()).shift(-1)
+
+
+def send_digest(runtime: Runtime, team: str, week: Week, poster: Poster, force: bool = False) -> SendResult:
+    config = runtime.config
+    team_config = config.team(team)
+    channel = _channel(team_config, poster.platform) if team_config else None
+    result = lambda state, detail="": SendResult(team, str(week), poster.platform, state, detail)  # noqa: E731
+    if channel is None:
+        return result("skipped", f"team {team} has no {poster.platform} channel configured")
+    with session_scope(runtime.engine) as session:
+        digest = load_digest(session, config, runtime.prices, team, week)
+    if not digest.has_data:
+        delivery.record_skip(runtime.engine, team, str(week), poster.platform, "no data for this week")
+        return result("skipped", "no data for this week: nothing posted")
+    if not delivery.claim(runtime.engine, team, str(week), poster.platform, force=force):
+        return result("already", "already posted or being posted by another process")
+    return _post(runtime, digest, channel, poster)
+
+
+def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> SendResult:
+    key = (digest.team, str(digest.week), poster.platform)
+    try:
+        posted = poster.post(channel, digest)
+    except PostError as exc:
+        if exc.posted is not None:
+            _record_posted(runtime, key, exc.posted, error=str(exc))
+            log.error("digest %s %s on %s: %s", *key, exc)
+            return SendResult(*key, "posted", str(exc))
+        state = delivery.record_failure(runtime.engine, *key, str(exc)) if exc.retryable else "failed"
+        if state == "failed":
+            delivery.record(runtime.engine, *key, "failed", error=str(exc))
+        log.error("digest %s %s on %s not posted (%s): %s", *key, state, exc)
+        return SendResult(*key, state, str(exc))
+    _record_posted(runtime, key, posted)
+    log.info("digest %s %s posted on %s: %s", *key, posted.permalink or posted.message_id)
+    return SendResult(*key, "posted", posted.permalink or posted.message_id)
+
+
+def _record_posted(runtime: Runtime, key: tuple[str, str, str], posted: Posted, error: str | None = None) -> None:
+    delivery.record(
+        runtime.engine, *key, "posted", posted_at=datetime.now(timezone.utc), channel=posted.channel,
+        message_ts=posted.message_id, permalink=posted.permalink, error=error,
+    )
+
+
+def _channel(team: object, platform: str) -> str | None:
+    return getattr(team, f"{platform}_channel", None)
+
+
+def retry_pending(runtime: Runtime, poster: Poster) -> list[SendResult]:
+    """Try again every digest left pending (not in channel, rate limits, Slack down)."""
+    return [send_digest(runtime, team, Week.parse(week), poster) for team, week in delivery.pending(runtime.engine, poster.platform)]

@@ -1,0 +1,1 @@
+"""The Slack adapter: a thin layer between Slack and the core."""
