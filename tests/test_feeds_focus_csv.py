@@ -186,8 +186,14 @@ def test_focus_header_without_mandatory_columns_is_unusable(tmp_path: Path) -> N
     text = "BilledCost,ChargePeriodStart,SkuId\n1,2026-11-17T00:00:00Z,x\n"
     path = write(tmp_path, text)
     assert FEEDS["focus"].sniff(text)
-    with pytest.raises(FeedError, match="BillingCurrency, ChargeDescription, ProviderName"):
+    with pytest.raises(FeedError, match="BillingCurrency, ChargeDescription, ProviderName or ServiceProviderName$"):
         next(iter(FEEDS["focus"].parse(path)))
+
+
+def test_focus_1_3_names_the_provider_service_provider(tmp_path: Path) -> None:
+    text = focus_text({"SkuId": "a"}).replace("ProviderName", "ServiceProviderName", 1)
+    (row,) = rows(parse("focus", write(tmp_path, text)))
+    assert (row.provider, row.amount_usd) == ("anthropic", 1.5)
 
 
 def test_the_same_charge_twice_in_an_export_is_kept_twice_and_a_restated_charge_replaces(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -18,12 +18,13 @@ from bot.prices import normalise_model
 from bot.weeks import to_utc
 
 SOURCE = "focus"
-# The FOCUS columns this adapter reads: a header without them is not usable.
-REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName")
+# The FOCUS columns this adapter reads: a header without them is not usable. FOCUS 1.3 renames
+# ProviderName to ServiceProviderName.
+REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName|ServiceProviderName")
 # What makes a charge row the same charge (whichever of them the export has).
 IDENTIFYING = (
-    "ChargePeriodStart", "ChargePeriodEnd", "BillingAccountId", "ProviderName", "SubAccountId", "ChargeCategory",
-    "ChargeClass", "SkuId", "SkuPriceId", "ChargeDescription", "ResourceId", "CommitmentDiscountId",
+    "ChargePeriodStart", "ChargePeriodEnd", "BillingAccountId", "ProviderName", "ServiceProviderName", "SubAccountId",
+    "ChargeCategory", "ChargeClass", "SkuId", "SkuPriceId", "ChargeDescription", "ResourceId", "CommitmentDiscountId",
     "x_SourceFeed", "x_Model", "x_TokenType",
 )
 
@@ -61,13 +62,14 @@ def _row(cells: Cells, seen: dict[str, int]) -> BilledRow:
         problems.append(f"ChargePeriodStart: expected an ISO 8601 UTC datetime (got {cells['ChargePeriodStart'][:40]!r})")
     if cells["BillingCurrency"].upper() != "USD":
         problems.append(f"BillingCurrency: only USD is supported (got {cells['BillingCurrency'][:10]!r})")
-    if not cells["ProviderName"]:
+    provider = cells.get("ProviderName") or cells.get("ServiceProviderName") or ""
+    if not provider:
         problems.append("ProviderName: empty")
     if problems or amount is None or start is None:
         raise ValueError("; ".join(problems))
     model = cells.get("x_Model") or ""
     return BilledRow(
-        source=SOURCE, record_key=_key(cells, seen), day=to_utc(start).date(), provider=cells["ProviderName"].lower(),
+        source=SOURCE, record_key=_key(cells, seen), day=to_utc(start).date(), provider=provider.lower(),
         amount_usd=float(amount), description=cells["ChargeDescription"] or None,
         model=normalise_model(model) if model else None,
     )
