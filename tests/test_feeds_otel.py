@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -10,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.feeds import FEEDS
+from bot.feeds._jsonl import utc_day_of_ns
 from bot.feeds.base import ActivityRow, IdentityLink, IdentityRef, Record, Rejection, UsageRow
 from bot.ingest import ingest_file
 from bot.prices import normalise_model
@@ -318,6 +322,25 @@ def test_a_truncated_json_line_is_rejected_and_the_other_exports_kept(tmp_path: 
 def test_unknown_metrics_are_ignored(tmp_path: Path) -> None:
     document = _export({"user.email": "a@x.test", "type": "user"}, {"asDouble": 9.0}, metric="claude_code.active_time.total")
     assert _parse_one(document, tmp_path) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**9)), min_size=1, max_size=8, unique_by=lambda r: r[0]))
+def test_cumulative_exports_in_any_order_keep_the_newest_reading(readings: list[tuple[int, int]]) -> None:
+    start = 1794902628606543000
+    lines = []
+    for offset, value in readings:
+        document = _export({"user.email": "a@x.test", "type": "output", "model": "claude-opus-4-6"},
+                           {"asInt": str(value)}, temporality=2)
+        next(iter(points(document)))["timeUnixNano"] = str(start + 1 + offset * 1000)
+        lines.append(json.dumps(document))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "exports.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        [row] = [r for r in rows(parse(path)) if isinstance(r, UsageRow)]
+    newest = max(readings)
+    assert row.output_tokens == newest[1]
+    assert row.observed_at == utc_day_of_ns(start + 1 + newest[0] * 1000)[1]
 
 
 MY_FEEDS = {  # fixture file name -> the feed of this change that must claim it (and no other file)
