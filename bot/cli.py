@@ -162,6 +162,20 @@ def status(runtime: Runtime) -> None:
             click.echo(f"  needs attention: {row['attention']}")
 
 
+@cli.command()
+@click.option("--socket", "mode", flag_value="socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN).")
+@click.option("--http", "mode", flag_value="http", help="Slack over HTTP at /slack/events, plus /webhooks/github and /healthz.")
+@click.option("--teams", "mode", flag_value="teams", help="Microsoft Teams at /api/messages.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on (HTTP and Teams).")
+@click.option("--port", default=3000, show_default=True, help="Port to listen on (HTTP and Teams).")
+@common
+def serve(runtime: Runtime, mode: str | None, host: str, port: int) -> None:
+    """Run the bot: slash commands, App Home, webhooks, and the weekly digest and daily pull schedule."""
+    from bot.serve import serve_forever
+
+    serve_forever(runtime, mode or "socket", host, port)
+
+
 @cli.command(name="demo-data")
 @click.option("--people", default=24, show_default=True, help="How many people (teams of 6 to 8).")
 @click.option("--weeks", default=8, show_default=True, help="How many ISO weeks of history.")

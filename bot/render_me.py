@@ -47,3 +47,21 @@ REWORK_LABELS = {
     "cursor_rejects": "Cursor suggestions rejected",
     "copilot_not_accepted": "Copilot suggestions not accepted",
 }
+
+
+def period_text(reports: tuple[MeReport, ...]) -> str:
+    """Several weeks: one line each, then the totals."""
+    first, last = reports[0], reports[-1]
+    who = last.name or last.email
+    lines = [f"{who} · weeks {first.week} to {last.week}"]
+    spend = points_total = 0.0
+    for report in reports:
+        f = report.figures
+        spend += f.spend_usd
+        points_total += f.outcome_points
+        lines.append(f"{report.week}: {money(f.spend_usd)} spend, {points(f.outcome_points)} points, "
+                     f"yield {ratio(f.yield_per_100usd)}")
+    from bot.metrics import yield_per_100usd
+
+    lines.append(f"Total: {money(spend)} spend, {points(points_total)} points, yield {ratio(yield_per_100usd(points_total, spend))} per $100")
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ DOCUMENTED = {
     "SLACK_SIGNING_SECRET": "verifies that HTTP requests come from Slack",
     "SLACK_APP_TOKEN": "app-level token (xapp-...) for Socket Mode",
     "SLACK_API_URL": "base URL of the Slack Web API, for tests and proxies",
+    "GITHUB_WEBHOOK_SECRET": "secret of the GitHub webhook delivering pull requests to /webhooks/github",
     "ANTHROPIC_ADMIN_KEY": "Anthropic Admin API key (sk-ant-admin...) for `tokenworth pull anthropic`",
     "ANTHROPIC_API_URL": "base URL of the Anthropic API",
     "OPENAI_ADMIN_KEY": "OpenAI Admin key for `tokenworth pull openai`",
@@ -27,6 +28,11 @@ DOCUMENTED = {
     "GITHUB_ORG": "GitHub organisation whose Copilot reports and seats are pulled",
     "GITHUB_REPOS": "comma-separated OWNER/NAME repositories whose pull requests the daily pull fetches",
     "GITHUB_API_URL": "base URL of the GitHub REST API (GitHub Enterprise Server: https://HOST/api/v3)",
+    "MICROSOFT_APP_ID": "the Teams bot's Microsoft Entra app (client) id; also the Teams app package id",
+    "MICROSOFT_APP_PASSWORD": "client secret of that Entra app, for replies and digests in Teams",
+    "MICROSOFT_APP_TENANT_ID": "Entra tenant id of a single-tenant bot app",
+    "TEAMS_ANONYMOUS": "true accepts Teams requests without a Bot Framework JWT: local testing only, never in production",
+    "PUBLIC_URL": "public https base URL of this bot's server, for chart images in Teams cards (/charts/...)",
 }
 
 
@@ -39,6 +45,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    github_webhook_secret: SecretStr | None = None
     anthropic_admin_key: SecretStr | None = None
     anthropic_api_url: str = "https://api.anthropic.com"
     openai_admin_key: SecretStr | None = None
@@ -51,6 +58,11 @@ class Settings(BaseSettings):
     github_org: str | None = None
     github_repos: str | None = None
     github_api_url: str = "https://api.github.com"
+    microsoft_app_id: str | None = None
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_tenant_id: str | None = None
+    teams_anonymous: bool = False
+    public_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -81,6 +93,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
 
     @field_validator("anthropic_api_url", "openai_api_url", "cursor_api_url", "litellm_api_url", "github_api_url")
     @classmethod

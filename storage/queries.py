@@ -171,3 +171,17 @@ def billed_total(session: Session, start: date, end: date) -> dict[str, float]:
     b = Billed.__table__.c  # type: ignore[attr-defined]
     query = select(b.source, func.sum(b.amount_usd)).where(b.day >= start, b.day < end).group_by(b.source)
     return {source: float(total) for source, total in session.execute(query)}
+
+
+def sources_for_person(session: Session, person_id: int) -> list[str]:
+    """The feeds that hold any usage, activity or outcome of this person."""
+    i = Identity.__table__.c  # type: ignore[attr-defined]
+    found: set[str] = set()
+    for model in (Usage, Activity, Outcome):
+        t = model.__table__  # type: ignore[union-attr]
+        query = (
+            select(t.c.source).join(Identity.__table__, t.c.identity_id == i.id)  # type: ignore[attr-defined]
+            .where(i.person_id == person_id).distinct()
+        )
+        found.update(source for (source,) in session.execute(query))
+    return sorted(found)

@@ -60,7 +60,7 @@ def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[di
     table: Table = model.__table__  # type: ignore[attr-defined]
     result = Upserted()
     values = [c for c in rows[0] if c not in keys] if rows else []
-    for chunk in _chunks(rows):
+    for chunk in _chunks(list({tuple(r[k] for k in keys): r for r in rows}.values())):  # last one of a key wins
         key_cols = [table.c[k] for k in keys]
         query = select(*key_cols, table.c.id, *[table.c[v] for v in values]).where(
             tuple_(*key_cols).in_([tuple(r[k] for k in keys) for r in chunk])

@@ -34,3 +34,10 @@ def test_every_command_is_documented() -> None:
 
     for command in walk(cli, "tokenworth "):
         assert f"`{command}" in README, f"README misses command {command}"
+
+
+def test_every_slash_command_is_documented() -> None:
+    from bot.commands import HELP
+
+    for usage in HELP:
+        assert f"`/tokenworth {usage.split()[0]}" in README, f"README misses /tokenworth {usage}"

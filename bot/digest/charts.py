@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from io import BytesIO
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.digest.build import Digest
+from bot.metrics import PersonWeek
 
 TIER_COLOURS = {"frontier": "#c0392b", "standard": "#2980b9", "economy": "#27ae60", "unknown": "#95a5a6"}
 
@@ -61,3 +63,19 @@ def charts_for(digest: Digest) -> list[tuple[str, str, bytes]]:
         ("spend_vs_outcomes.png", f"{digest.team}: spend against outcomes", spend_and_outcomes_png(digest)),
         ("spend_by_tier.png", f"{digest.team}: spend by model tier", spend_by_tier_png(digest)),
     ]
+
+
+def person_trend_png(weeks: Sequence[PersonWeek], title: str = "Your last 8 weeks") -> bytes:
+    """One person's spend (bars) and outcome points (line), for their eyes only."""
+    labels = [w.week.split("-")[1] for w in weeks]
+    figure = Figure(figsize=(7, 3.4), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    axes.bar(labels, [w.spend_usd for w in weeks], color="#95a5a6", label="AI spend ($)")
+    axes.set_ylabel("AI spend ($)")
+    points_axes = axes.twinx()
+    points_axes.plot(labels, [w.outcome_points for w in weeks], color="#2c3e50", marker="o", linewidth=2,
+                     label="Outcome points")
+    points_axes.set_ylabel("Outcome points")
+    axes.set_title(title)
+    figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    return _png(figure)

@@ -1,0 +1,80 @@
+"""`tokenworth serve`: the long-running bot, in one of three modes, always with the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+from bot.digest.send import Poster
+from bot.errors import SettingsError
+from bot.runtime import Runtime
+from bot.scheduler import start_scheduler
+
+log = logging.getLogger("tokenworth")
+
+
+def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime.config  # noqa: B018 - fail fast on a bad config
+    posters = _posters(runtime)
+    scheduler = start_scheduler(runtime, posters)
+    log.info("tokenworth serving (%s); digests scheduled for %d team(s)", mode, len(runtime.config.teams))
+    try:
+        if mode == "teams":
+            from bot.teams.server import serve_teams
+
+            serve_teams(runtime, host, port)
+        elif mode == "http":
+            _serve_http(runtime, host, port)
+        else:
+            _serve_socket(runtime)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def _posters(runtime: Runtime) -> dict[str, Poster]:
+    posters: dict[str, Poster] = {}
+    if runtime.settings.slack_bot_token is not None:
+        from bot.slack.client import web_client
+        from bot.slack.poster import SlackPoster
+
+        posters["slack"] = SlackPoster(web_client(runtime.settings))
+    try:
+        from bot.teams.poster import teams_poster
+
+        poster = teams_poster(runtime)
+        if poster is not None:
+            posters["teams"] = poster
+    except ImportError:
+        pass
+    return posters
+
+
+def slack_app(runtime: Runtime, require_signing_secret: bool) -> Any:
+    from bot.slack.app import build_app
+    from bot.slack.client import web_client
+
+    secret = runtime.settings.slack_signing_secret
+    if require_signing_secret and secret is None:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode must verify that requests come from Slack")
+    return build_app(runtime, web_client(runtime.settings), secret.get_secret_value() if secret else None)
+
+
+def _serve_http(runtime: Runtime, host: str, port: int) -> None:
+    from bot.server import http_server
+
+    app = slack_app(runtime, require_signing_secret=True) if runtime.settings.slack_bot_token else None
+    server = http_server(runtime, app, host, port)
+    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    log.info("listening on http://%s:%s (/slack/events, /webhooks/github, /healthz)", host, server.effective_port)
+    server.run()
+
+
+def _serve_socket(runtime: Runtime) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    token = runtime.settings.slack_app_token
+    if token is None:
+        raise SettingsError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...)")
+    SocketModeHandler(slack_app(runtime, require_signing_secret=False), token.get_secret_value()).start()

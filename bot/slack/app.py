@@ -1,0 +1,67 @@
+"""The Bolt app: /tokenworth and App Home. Thin: resolve the asker, call the core, render.
+
+Slack wants an answer within 3 seconds, so every listener acks first and does the database and
+chart work after; Bolt runs the rest in its thread pool and the reply goes to response_url.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.commands import Answer, answer
+from bot.digest.charts import person_trend_png
+from bot.runtime import Runtime
+from bot.slack.identity import email_for_user
+from bot.slack.render import answer_blocks
+
+log = logging.getLogger("tokenworth.slack")
+SORRY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
+
+
+def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None) -> App:
+    app = App(
+        client=client, signing_secret=signing_secret, process_before_response=False,
+        token_verification_enabled=False, request_verification_enabled=signing_secret is not None,
+    )
+
+    @app.command("/tokenworth")
+    def on_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        try:
+            reply = _answer(runtime, client, command)
+            if reply.kind == "trend" and reply.trend:
+                _send_trend_chart(client, command["user_id"], reply)
+            respond(response_type="ephemeral", replace_original=False, text=reply.text[:3000], blocks=answer_blocks(reply))
+        except Exception:  # noqa: BLE001 - the person gets a reply whatever happened; the log gets the details
+            log.exception("/tokenworth %r failed", command.get("text"))
+            respond(response_type="ephemeral", text=SORRY)
+
+    @app.event("app_home_opened")
+    def on_home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        email = email_for_user(runtime, client, user)
+        me, trend = answer(runtime, email, "me"), answer(runtime, email, "trend")
+        blocks = answer_blocks(me) + (answer_blocks(trend) if trend.kind == "trend" else [])
+        client.views_publish(user_id=user, view={"type": "home", "blocks": blocks[:100]})
+
+    return app
+
+
+def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any]) -> Answer:
+    email = email_for_user(runtime, client, command["user_id"])
+    return answer(runtime, email, command.get("text") or "")
+
+
+def _send_trend_chart(client: WebClient, user_id: str, reply: Answer) -> None:
+    """The chart goes to the asker's DM with the bot: ephemeral messages cannot carry files."""
+    channel = client.conversations_open(users=user_id)["channel"]["id"]
+    client.files_upload_v2(
+        channel=channel, content=person_trend_png(reply.trend), filename="tokenworth-trend.png",
+        title="Your last 8 weeks: spend and outcome points", initial_comment=reply.text[:3000],
+    )
