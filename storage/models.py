@@ -76,6 +76,7 @@ class Activity(SQLModel, table=True):
     day: date
     metric: str
     value: float
+    observed_at: datetime | None = None  # a cumulative reading's time: an older reading never replaces a newer one
 
 
 class Outcome(SQLModel, table=True):

@@ -205,7 +205,6 @@ def test_an_older_cumulative_export_after_a_newer_leaves_usage_alone(sqlite_engi
     assert _usage(sqlite_engine) == before
 
 
-@pytest.mark.xfail(strict=True, reason="Activity has no observed_at yet, so an older cumulative reading replaces it")
 def test_an_older_cumulative_export_after_a_newer_leaves_activity_alone(sqlite_engine: Engine, tmp_path: Path) -> None:
     ingest_file(sqlite_engine, CUMULATIVE)
     before = _activity(sqlite_engine)

@@ -60,6 +60,7 @@ class ActivityRow:
     day: date
     metric: str
     value: float
+    observed_at: datetime | None = None  # for cumulative readings: only a newer reading replaces it
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,8 @@ def _rows(reading: _Reading, identity: IdentityRef) -> tuple[Row, ...]:
     label = reading.attributes.get(split) if split else None
     if label not in names:
         raise ValueError(f"attributes.{split}: expected one of {', '.join(map(str, names))} (got {label!r})")
-    return (ActivityRow(SOURCE, key, identity, reading.day, names[label], reading.value),)
+    observed_at = reading.at if cumulative else None
+    return (ActivityRow(SOURCE, key, identity, reading.day, names[label], reading.value, observed_at),)
 
 
 def _usage(reading: _Reading, identity: IdentityRef, key: str, observed_at: datetime | None) -> UsageRow:

@@ -1,0 +1,27 @@
+"""activity: reading time
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-28
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('activity', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('observed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('activity', schema=None) as batch_op:
+        batch_op.drop_column('observed_at')
+
