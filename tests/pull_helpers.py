@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select
 
 from bot.settings import DOCUMENTED, Settings, load_settings
+from bot.weeks import to_utc
+from storage.models import Activity, Billed, Identity, Outcome, Seat, Usage
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer
 
@@ -76,3 +79,20 @@ def github_pages(server: VendorServer, path: str, size: int) -> list[list[dict[s
         server.route("GET", path, Reply(body=items, headers={"Link": link} if link else {}),
                      match={"page": str(number)} if number > 1 else {})
     return pages
+
+
+def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every counted table, identities as (kind, value) and times in UTC: comparable across databases."""
+    with engine.connect() as conn:
+        identities = {row.id: (row.kind, row.value) for row in conn.execute(select(Identity.__table__))}  # type: ignore[attr-defined]
+        tables = {}
+        for model in (Usage, Activity, Outcome, Billed, Seat):
+            rows = conn.execute(select(model.__table__)).mappings()  # type: ignore[attr-defined]
+            tables[model.__name__] = sorted(
+                tuple((k, identities[v] if k == "identity_id" else _plain(v)) for k, v in sorted(row.items()) if k != "id")
+                for row in rows)
+    return tables
+
+
+def _plain(value: Any) -> Any:
+    return to_utc(value).isoformat() if isinstance(value, datetime) else value

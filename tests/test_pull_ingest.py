@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,11 @@ from bot.ingest import ingest_paths
 from bot.pull import pull, pull_all_configured
 from bot.runtime import Runtime
 from bot.settings import DOCUMENTED
-from bot.weeks import to_utc
 from storage import make_engine, upgrade
-from storage.models import Activity, Identity, Outcome, PullRun, Usage
+from storage.models import PullRun, Usage
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import KEYS, NOW, Collected, clear_environment, day, github_pages, settings_for
+from tests.pull_helpers import KEYS, NOW, Collected, clear_environment, day, github_pages, settings_for, stored
 
 CLAUDE_CODE = FIXTURES / "claude_code_analytics"
 CODE_PATH = "/v1/organizations/usage_report/claude_code"
@@ -49,24 +48,6 @@ def direct(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
-
-
-def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Usage, activity and outcomes with identities as (kind, value): comparable across databases."""
-    with engine.connect() as conn:
-        identities = {row.id: (row.kind, row.value) for row in conn.execute(select(Identity.__table__))}  # type: ignore[attr-defined]
-        tables = {}
-        for model in (Usage, Activity, Outcome):
-            rows = conn.execute(select(model.__table__)).mappings()  # type: ignore[attr-defined]
-            tables[model.__name__] = sorted(tuple((k, _plain(v, identities) if k == "identity_id" else _plain(v))
-                                                  for k, v in sorted(row.items()) if k != "id") for row in rows)
-    return tables
-
-
-def _plain(value: Any, identities: dict[int, tuple[str, str]] | None = None) -> Any:
-    if identities is not None:
-        return identities[value]
-    return to_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
 def serve_claude_code_days(server: VendorServer) -> None:

@@ -46,10 +46,11 @@ class Page:
 
 @dataclass(frozen=True)
 class Target:
-    """What a pull is about beyond the window: GitHub's org and repository."""
+    """What a pull is about beyond the window: GitHub's org and repository, and the day it runs."""
 
     org: str | None = None
     repo: str | None = None
+    today: date | None = None  # the day a snapshot (Copilot seats) is taken
 
 
 Pages = Callable[[VendorClient, PullWindow, Target], Iterator[Page]]

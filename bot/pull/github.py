@@ -49,9 +49,10 @@ def copilot_usage_pages(client: VendorClient, window: PullWindow, target: Target
 
 
 def copilot_seats_pages(client: VendorClient, window: PullWindow, target: Target) -> Iterator[Page]:
+    """A snapshot of today's seats; the file name carries its day, which the seats feed reads."""
     path = f"/orgs/{_org(target)}/copilot/billing/seats"
     for number, response in enumerate(_linked(client, path, {"per_page": 100}), 1):
-        yield Page(response.content, f"copilot seats page {number}")
+        yield Page(response.content, f"copilot-seats {target.today or window.until} page {number}")
 
 
 def pull_pages(client: VendorClient, window: PullWindow, target: Target) -> Iterator[Page]:

@@ -7,7 +7,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,7 @@ def _pull_feed(engine: Engine, client: VendorClient, vendor: Vendor, feed: SubFe
                since: date | None, until: date | None, clock: Clock, sink: Sink) -> PullResult:
     source = f"{feed.source}:{target.repo}" if target.repo else feed.source  # each repository resumes on its own
     window = resolve_window(engine, source, since, until, clock().date(), vendor.trailing_days)
+    target = replace(target, today=clock().date())
     run_id = start_run(engine, source, window, clock())
     pages = records = 0
     error: str | None = None
