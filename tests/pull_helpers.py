@@ -87,7 +87,7 @@ def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         identities = {row.id: (row.kind, row.value) for row in conn.execute(select(Identity.__table__))}  # type: ignore[attr-defined]
         tables = {}
         for model in (Usage, Activity, Outcome, Billed, Seat):
-            rows = conn.execute(select(model.__table__)).mappings()  # type: ignore[attr-defined]
+            rows = conn.execute(select(model.__table__)).mappings()  # type: ignore[union-attr]
             tables[model.__name__] = sorted(
                 tuple((k, identities[v] if k == "identity_id" else _plain(v)) for k, v in sorted(row.items()) if k != "id")
                 for row in rows)

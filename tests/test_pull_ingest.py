@@ -125,7 +125,7 @@ def test_an_outage_fails_the_pull_with_a_clear_error_and_no_secret(sqlite_engine
     assert run.error == result.error and "claude_code: gave up after 6 attempts (HTTP 500)" in (run.error or "")
     assert KEYS["anthropic_admin_key"] not in (run.error or "")
     with sqlite_engine.connect() as conn:
-        assert conn.execute(select(Usage.__table__)).first() is not None  # the good day was kept  # type: ignore[attr-defined]
+        assert conn.execute(select(Usage.__table__)).first() is not None  # type: ignore[attr-defined]  # the good day was kept
 
 
 def test_resume_from_the_last_good_pull_minus_the_re_pull_window(sqlite_engine: Engine, server: VendorServer) -> None:
