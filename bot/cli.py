@@ -53,7 +53,7 @@ def cli() -> None:
 def ingest(runtime: Runtime, paths: tuple[Path, ...], source: str | None, as_json: bool) -> None:
     """Ingest usage and outcome feed files (directories are walked)."""
     _sync_if_configured(runtime)
-    reports = ingest_paths(runtime.engine, paths, source)
+    reports = ingest_paths(runtime.engine, paths, source, progress=_progress() if sys.stderr.isatty() else None)
     if as_json:
         click.echo(json.dumps({"files": [r.as_json() for r in reports]}, indent=2))
     else:
@@ -78,6 +78,21 @@ def ingest_errors(runtime: Runtime, limit: int) -> None:
         click.echo(f"{when:%Y-%m-%d %H:%M} {location}: {reason}")
     if not rows:
         click.echo("No rejected records.")
+
+
+@cli.command()
+@click.option("--unmapped", is_flag=True, help="Only identities nobody claims, with their AI spend.")
+@click.option("--days", default=30, show_default=True, help="With --unmapped: how many days of spend to add up.")
+@common
+def identities(runtime: Runtime, unmapped: bool, days: int) -> None:
+    """Feed identities and who they belong to (config alias, or learned from a feed record)."""
+    from bot.identities import identity_lines, unmapped_lines
+
+    runtime.config  # noqa: B018 - identities follow the config
+    with session_scope(runtime.engine) as session:
+        lines = unmapped_lines(session, runtime.prices, days) if unmapped else identity_lines(session)
+    for line in lines or ["Nothing to show."]:
+        click.echo(line)
 
 
 @cli.command()
@@ -258,6 +273,17 @@ def people_import(runtime: Runtime, csv_path: Path) -> None:
     summary = import_into_config(csv_path, runtime.config_path)
     click.echo(f"{csv_path}: {summary.people} people ({summary.added} added, {summary.updated} updated) "
                f"written to {summary.config_path}")
+
+
+def _progress() -> Callable[[int], None]:
+    """A running count of records on the terminal, for long ingests."""
+    seen = [0]
+
+    def advance(records: int) -> None:
+        seen[0] += records
+        click.echo(f"\r  {seen[0]:,} records ingested", nl=False, err=True)
+
+    return advance
 
 
 def _sync_if_configured(runtime: Runtime) -> None:

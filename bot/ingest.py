@@ -124,7 +124,7 @@ def _store(session: Session, batch: list[Record | Rejection], report: FileReport
     for record in records:
         if record.window is not None:
             windows.setdefault(record.window, set()).update(
-                r.record_key for r in record.rows if isinstance(r, UsageRow)
+                r.record_key for r in record.rows if isinstance(r, (UsageRow, ActivityRow, BilledRow))
             )
         _count(record, stored, report)
     report.records += len(batch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -51,12 +51,12 @@ class Usage(SQLModel, table=True):
     provider: str
     tool: str
     model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_write_1h_tokens: int = 0  # the part of cache_write billed at the 1-hour rate
-    requests: int = 0
+    input_tokens: int = Field(default=0, sa_type=BigInteger)
+    output_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_write_1h_tokens: int = Field(default=0, sa_type=BigInteger)  # the part of cache_write billed at the 1-hour rate
+    requests: int = Field(default=0, sa_type=BigInteger)
     cost_usd: float | None = None  # the value the feed reports; null means tokens x price
     billing: str | None = None  # how the vendor bills it, e.g. Claude Code "api" or "subscription"
     observed_at: datetime | None = None  # a cumulative reading's time: an older reading never replaces a newer one

@@ -185,3 +185,14 @@ def sources_for_person(session: Session, person_id: int) -> list[str]:
         )
         found.update(source for (source,) in session.execute(query))
     return sorted(found)
+
+
+def identity_listing(session: Session) -> list[tuple[str, str, str | None, str | None]]:
+    """(kind, value, person email or None, linked_via) for every identity, people first."""
+    i, p = Identity.__table__.c, Person.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.kind, i.value, p.email, i.linked_via)
+        .join_from(Identity.__table__, Person.__table__, i.person_id == p.id, isouter=True)  # type: ignore[attr-defined]
+        .order_by(p.email.is_(None), p.email, i.kind, i.value)
+    )
+    return [tuple(row) for row in session.execute(query)]

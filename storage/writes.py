@@ -12,7 +12,7 @@ from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from storage.models import Identity, Usage
+from storage.models import Activity, Billed, Identity, Usage
 
 CHUNK = 500
 
@@ -100,11 +100,12 @@ def _utc(moment: datetime) -> datetime:
 
 def delete_stale(session: Session, source: str, day: date, keep: set[str]) -> None:
     """A vendor restated a whole (source, day) bucket: rows of it that are gone from it go too."""
-    usage = Usage.__table__  # type: ignore[attr-defined]
-    stale = select(usage.c.record_key).where(usage.c.source == source, usage.c.day == day)
-    gone = [key for (key,) in session.execute(stale) if key not in keep]
-    for chunk in _chunks(gone):
-        session.execute(delete(usage).where(usage.c.source == source, usage.c.record_key.in_(chunk)))
+    for model in (Usage, Activity, Billed):
+        table = model.__table__  # type: ignore[attr-defined]
+        stale = select(table.c.record_key).where(table.c.source == source, table.c.day == day).distinct()
+        gone = [key for (key,) in session.execute(stale) if key not in keep]
+        for chunk in _chunks(gone):
+            session.execute(delete(table).where(table.c.source == source, table.c.record_key.in_(chunk)))
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
