@@ -1,0 +1,1 @@
+"""Microsoft Teams: the same digest and self-service as Slack, on the Microsoft 365 Agents SDK."""
