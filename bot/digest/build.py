@@ -166,7 +166,7 @@ def load_digest(session: Session, config: OrgConfig, prices: PriceTable, team: s
         digest,
         signals=team_signals(figures, ids, week, digest.median_yield_per_100usd, seats, config),
         kudos=_kudos([m for m in members if m.kudos_opt_in and m.id is not None], figures, week),
-        unattributed_spend_usd=_unattributed_spend(session, config, prices, week),
+        unattributed_spend_usd=unattributed_spend(session, config, prices, week),
         billed_usd=billed_total(session, week.monday, week.end),
     )
 
@@ -212,7 +212,8 @@ def shipped_summary(week: PersonWeek) -> str:
     return ", ".join(parts)
 
 
-def _unattributed_spend(session: Session, config: OrgConfig, prices: PriceTable, week: Week) -> float:
+def unattributed_spend(session: Session, config: OrgConfig, prices: PriceTable, week: Week) -> float:
+    """Org-level spend that belongs to nobody this week, counted once."""
     rows = unattributed_usage(session, week.monday, week.end)
     report_days = days_with_usage(session, "anthropic_usage", week.monday, week.end)
     gateway_days = days_with_usage(session, "litellm", week.monday, week.end)
