@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from bot import __version__
+from bot.config import OrgConfig
 from bot.errors import ConfigError, TokenworthError
 from bot.ingest import ingest_paths
 from bot.me import me_report
@@ -52,8 +53,8 @@ def cli() -> None:
 @common
 def ingest(runtime: Runtime, paths: tuple[Path, ...], source: str | None, as_json: bool) -> None:
     """Ingest usage and outcome feed files (directories are walked)."""
-    _sync_if_configured(runtime)
-    reports = ingest_paths(runtime.engine, paths, source, progress=_progress() if sys.stderr.isatty() else None)
+    config = _config_if_present(runtime)
+    reports = ingest_paths(runtime.engine, paths, source, _progress() if sys.stderr.isatty() else None, config)
     if as_json:
         click.echo(json.dumps({"files": [r.as_json() for r in reports]}, indent=2))
     else:
@@ -286,12 +287,13 @@ def _progress() -> Callable[[int], None]:
     return advance
 
 
-def _sync_if_configured(runtime: Runtime) -> None:
+def _config_if_present(runtime: Runtime) -> OrgConfig | None:
     """Ingest works without a config; when one exists it must be valid, and identities follow it."""
     if Path(runtime.config_path).exists():
-        runtime.config  # noqa: B018 - loading syncs the directory
-    elif runtime.config_path != runtime.settings.tokenworth_config:
+        return runtime.config  # loading syncs the directory
+    if runtime.config_path != runtime.settings.tokenworth_config:
         raise ConfigError(f"{runtime.config_path}: config file not found")
+    return None
 
 
 def main() -> None:

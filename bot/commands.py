@@ -112,9 +112,13 @@ def parse_period(args: list[str], now: datetime) -> list[Week]:
         if not 1 <= count <= 12:
             raise UsageError("a period of weeks must be between 1w and 12w")
         return [current.shift(-back) for back in range(count - 1, -1, -1)]
-    if not re.fullmatch(r"\d{4}-W\d{2}", args[0]):
+    if not _is_week(args[0]):
         raise UsageError("Say `me`, `me last-week`, `me 4w` or `me YYYY-Www` (for example 2026-W47).")
-    return [Week.parse(args[0])]
+    return [Week.parse(args[0].upper())]
+
+
+def _is_week(word: str) -> bool:
+    return re.fullmatch(r"\d{4}-w\d{2}", word, re.IGNORECASE) is not None
 
 
 def _me(runtime: Runtime, email: str, args: list[str], now: datetime) -> Answer:
@@ -193,9 +197,9 @@ def _privacy(runtime: Runtime, email: str) -> Answer:
 def _team(runtime: Runtime, email: str, args: list[str], now: datetime) -> Answer:
     with session_scope(runtime.engine) as session:
         person = _person(session, email)
-        name = args[0] if args and not re.fullmatch(r"\d{4}-W\d{2}", args[0]) else person.team
-        week = Week.parse(args[-1]) if args and re.fullmatch(r"\d{4}-W\d{2}", args[-1]) else Week.of(now).shift(-1)
-        team = runtime.config.team(name) if name else None
+        name = args[0] if args and not _is_week(args[0]) else person.team
+        week = Week.parse(args[-1].upper()) if args and _is_week(args[-1]) else Week.of(now).shift(-1)
+        team = next((t for t in runtime.config.teams if name and t.name.lower() == name.lower()), None)
         if team is None or email.lower() not in {m.lower() for m in team.managers}:
             return Answer("refusal", "Sorry, the team digest is only for that team's configured managers.")
         digest = load_digest(session, runtime.config, runtime.prices, team.name, week)

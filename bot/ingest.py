@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.config import OrgConfig
 from bot.errors import FeedError
 from bot.feeds import detect
 from bot.feeds.base import (
@@ -69,15 +70,22 @@ def feed_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def ingest_paths(
-    engine: Engine, paths: Iterable[str | Path], source: str | None = None, progress: Progress | None = None
+    engine: Engine, paths: Iterable[str | Path], source: str | None = None, progress: Progress | None = None,
+    config: OrgConfig | None = None,
 ) -> list[FileReport]:
-    return [ingest_file(engine, path, source, progress) for path in feed_files(paths)]
+    return [ingest_file(engine, path, source, progress, config) for path in feed_files(paths)]
 
 
-def ingest_file(engine: Engine, path: Path, source: str | None = None, progress: Progress | None = None) -> FileReport:
+def ingest_file(
+    engine: Engine, path: Path, source: str | None = None, progress: Progress | None = None,
+    config: OrgConfig | None = None,
+) -> FileReport:
+    """Ingest one file; `config` lets feeds that have org settings (Jira's resolutions) use them."""
     report = FileReport(path=str(path))
     try:
         feed = detect(_head(path), source)
+        if config is not None and hasattr(feed, "configured"):
+            feed = feed.configured(config)
         report.source = feed.name
         with session_scope(engine) as session:
             windows: dict[Window, set[str]] = {}
@@ -144,10 +152,10 @@ def _count(record: Record, stored: set[tuple[Any, ...]], report: FileReport) -> 
 
 
 def _values(row: Row, ids: dict[tuple[str, str], int]) -> dict[str, Any]:
-    values = asdict(row)
+    values = dict(vars(row))  # shallow: dataclasses.asdict deep-copies every field, and dominated ingest time
     identity = values.pop("identity", None)
     if identity is not None:
-        values["identity_id"] = ids[(identity["kind"], identity["value"])]
+        values["identity_id"] = ids[(identity.kind, identity.value)]
     if isinstance(row, OutcomeRow):
         values["week"] = str(Week.of(row.occurred_at))
     return values

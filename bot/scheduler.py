@@ -26,6 +26,7 @@ log = logging.getLogger("tokenworth.scheduler")
 
 GRACE_SECONDS = 6 * 3600
 RETRY_MINUTES = 15
+PULL_HOUR_UTC = 3
 JOBS_TABLE = "apscheduler_jobs"
 
 # Jobs are stored by reference and must be picklable, so the live objects they need are kept here.
@@ -45,6 +46,13 @@ def run_scheduled_digest(team: str, platform: str) -> None:
 def run_pending(platform: str) -> None:
     for result in retry_pending(_CONTEXT["runtime"], _CONTEXT["posters"][platform]):
         log.info("retried digest %s %s on %s: %s", result.team, result.week, platform, result.state)
+
+
+def run_daily_pulls() -> None:
+    from bot.pull.run import pull_all_configured
+
+    for result in pull_all_configured(_CONTEXT["runtime"]):
+        log.info("daily pull: %s", result)
 
 
 def digest_trigger(team: TeamConfig) -> CronTrigger:
@@ -84,3 +92,6 @@ def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[s
     for platform in posters:
         scheduler.add_job(f"{__name__}:run_pending", IntervalTrigger(minutes=RETRY_MINUTES), args=(platform,),
                           id=f"retry:{platform}", replace_existing=True)
+    if scheduler.get_job("pull:daily") is None:
+        scheduler.add_job(f"{__name__}:run_daily_pulls", CronTrigger(hour=PULL_HOUR_UTC, minute=15, timezone=timezone.utc),
+                          id="pull:daily", replace_existing=True)

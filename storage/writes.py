@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from datetime import date, datetime, timezone
+from datetime import date
 
-from sqlalchemy import Table, delete, select, tuple_, update
+from sqlalchemy import Table, and_, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -56,52 +56,37 @@ def learn_links(session: Session, links: Sequence[tuple[str, int, int]]) -> None
 
 
 def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> Upserted:
-    """Insert new rows, update changed ones (a vendor restated them), count the unchanged."""
+    """Insert new rows, update changed ones (a vendor restated them), count the unchanged.
+
+    One INSERT .. ON CONFLICT DO UPDATE per batch, updating only where a figure differs and the
+    reading is not older, and RETURNING the keys it wrote: the unchanged rows are the rest.
+    """
     table: Table = model.__table__  # type: ignore[attr-defined]
-    result = Upserted()
-    values = [c for c in rows[0] if c not in keys] if rows else []
-    for chunk in _chunks(list({tuple(r[k] for k in keys): r for r in rows}.values())):  # last one of a key wins
-        key_cols = [table.c[k] for k in keys]
-        query = select(*key_cols, table.c.id, *[table.c[v] for v in values]).where(
-            tuple_(*key_cols).in_([tuple(r[k] for k in keys) for r in chunk])
-        )
-        existing = {tuple(row[: len(keys)]): row[len(keys):] for row in session.execute(query)}
-        fresh, changed = [], []
-        for row in chunk:
-            old = existing.get(tuple(row[k] for k in keys))
-            if old is None:
-                fresh.append(row)
-            elif _older_reading(row, dict(zip(values, old[1:]))):
-                result.duplicates += 1
-            elif tuple(old[1:]) != tuple(row[v] for v in values):
-                changed.append({"_id": old[0], **row})
-            else:
-                result.duplicates += 1
-        if fresh:
-            session.execute(table.insert(), fresh)
-        for row in changed:
-            row_id = row.pop("_id")
-            session.execute(update(table).where(table.c.id == row_id).values(**row))
-        result.stored.update(tuple(row[k] for k in keys) for row in (*fresh, *changed))
-    return result
+    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())  # last one of a key wins
+    if not unique:
+        return Upserted()
+    statement = _upsert_statement(session, table, keys, [c for c in unique[0] if c not in keys])
+    stored = {tuple(row) for row in session.execute(statement, unique)}
+    return Upserted(stored=stored, duplicates=len(unique) - len(stored))
 
 
-def _older_reading(new: dict[str, Any], old: dict[str, Any]) -> bool:
-    """A cumulative reading older than the stored one never replaces it."""
-    before, after = old.get("observed_at"), new.get("observed_at")
-    if before is None or after is None:
-        return False
-    return bool(_utc(after) < _utc(before))
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def _upsert_statement(session: Session, table: Table, keys: Sequence[str], values: Sequence[str]) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table)
+    new = insert.excluded
+    changed = or_(*(table.c[v].is_distinct_from(new[v]) for v in values))
+    if "observed_at" in values:  # a cumulative reading older than the stored one never replaces it
+        old = table.c.observed_at
+        changed = and_(changed, or_(old.is_(None), new.observed_at.is_(None), new.observed_at >= old))
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys], set_={v: new[v] for v in values}, where=changed,
+    ).returning(*(table.c[k] for k in keys))
 
 
 def delete_stale(session: Session, source: str, day: date, keep: set[str]) -> None:
     """A vendor restated a whole (source, day) bucket: rows of it that are gone from it go too."""
     for model in (Usage, Activity, Billed):
-        table = model.__table__  # type: ignore[attr-defined]
+        table = model.__table__  # type: ignore[union-attr]
         stale = select(table.c.record_key).where(table.c.source == source, table.c.day == day).distinct()
         gone = [key for (key,) in session.execute(stale) if key not in keep]
         for chunk in _chunks(gone):

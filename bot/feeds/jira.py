@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.config import JiraConfig
+from bot.config import JiraConfig, OrgConfig
 from bot.errors import FeedError
 from bot.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 from bot.weeks import to_utc
@@ -61,11 +61,18 @@ class _Issue(_Model):
 class JiraSearchFeed:
     name = SOURCE
 
+    def __init__(self, settings: JiraConfig | None = None):
+        self.settings = settings or JiraConfig()
+
+    def configured(self, config: OrgConfig) -> JiraSearchFeed:
+        """The same feed with the org's excluded resolutions and story-points field."""
+        return JiraSearchFeed(config.jira)
+
     def sniff(self, head: str) -> bool:
         return '"issues"' in head and '"fields"' in head and ('"isLast"' in head or '"statusCategory"' in head)
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        yield from jira_outcomes(load_json(path))
+        yield from jira_outcomes(load_json(path), self.settings.excluded_resolutions, self.settings.story_points_field)
 
 
 def jira_outcomes(
