@@ -102,13 +102,18 @@ def test_feeds_use_the_orgs_jira_settings(engine: Engine, acme_config) -> None:
 
     from bot.config import parse_config
 
+    def quantities() -> list[float]:
+        with engine.connect() as conn:
+            return [q for (q,) in conn.execute(sa_select(Outcome.quantity).where(Outcome.source == "jira"))]  # type: ignore[arg-type]
+
     raw = acme_config.model_dump(mode="json")
+    raw["jira"] = {"excluded_resolutions": ["done"]}  # every fixture issue is resolved as Done
+    ingest_paths(engine, [FIXTURES / "jira_search.json"], config=parse_config(raw))
+    assert quantities() == []
     raw["jira"] = {"excluded_resolutions": [], "story_points_field": "customfield_99999"}
     ingest_paths(engine, [FIXTURES / "jira_search.json"], config=parse_config(raw))
-    with engine.connect() as conn:
-        quantities = [q for (q,) in conn.execute(sa_select(Outcome.quantity).where(Outcome.source == "jira"))]  # type: ignore[arg-type]
     document = json.loads((FIXTURES / "jira_search.json").read_text())
     done = [i for i in document["issues"] if i["fields"]["status"]["statusCategory"]["key"] == "done"
             and i["fields"].get("resolutiondate") and i["fields"].get("assignee")]
-    assert len(quantities) == len(done)  # nothing excluded
-    assert set(quantities) == {1.0}  # the configured (absent) points field: every ticket counts 1
+    assert len(quantities()) == len(done) > 0  # nothing excluded
+    assert set(quantities()) == {1.0}  # the configured (absent) points field: every ticket counts 1
