@@ -125,7 +125,7 @@ async def _send_one_to_one(client: ConnectorClientBase, activity: Activity, repl
         reply.channel_id, reply.service_url = activity.channel_id, activity.service_url
         await client.conversations.send_to_conversation(created.id, reply)
     except Exception as exc:  # noqa: BLE001 - any failure means: answer in the channel that it couldn't
-        log.warning("could not open a 1:1 chat with %s: %s", activity.from_property, type(exc).__name__)
+        log.warning("could not open a 1:1 chat with %s: %s", user.id, type(exc).__name__)
         return False
     return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator, start_agent_process
@@ -31,7 +32,9 @@ def build_app(runtime: Runtime, clock: Clock = utc_now, manager: Connections | N
         return response if response is not None else web.Response(status=202)
 
     app = web.Application()
-    app["agent_configuration"] = manager.get_default_connection_configuration()  # read by the SDK's JWT check
+    with warnings.catch_warnings():  # the SDK's JWT check reads this plain string key
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["agent_configuration"] = manager.get_default_connection_configuration()
     app[CHART_KEY] = charts
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/charts/{token:[A-Za-z0-9_-]+}.png", _chart)
