@@ -59,6 +59,7 @@ class TeamsPoster:
 
     async def _send(self, reference: ConversationReference, activity: Activity) -> str:
         adapter = CloudAdapter(connection_manager=self.manager)
+        adapter.on_turn_error = None  # raise to post(); never post the error text to the channel
         sent: list[str] = []
 
         async def send(context: TurnContext) -> None:

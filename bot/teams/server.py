@@ -8,7 +8,7 @@ import warnings
 
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator, start_agent_process
-from microsoft_agents.hosting.core import Connections
+from microsoft_agents.hosting.core import Connections, TurnContext
 
 from bot.runtime import Runtime
 from bot.teams.agent import Clock, TokenworthAgent
@@ -23,6 +23,7 @@ def build_app(runtime: Runtime, clock: Clock = utc_now, manager: Connections | N
     manager = manager or connections(runtime.settings)
     warn_if_anonymous(runtime.settings)
     adapter = CloudAdapter(connection_manager=manager)
+    adapter.on_turn_error = _turn_failed  # the SDK's default would send the exception text to the user
     charts = ChartStore(runtime.engine, clock)
     agent = TokenworthAgent(runtime, charts, clock).application(manager)
 
@@ -40,6 +41,10 @@ def build_app(runtime: Runtime, clock: Clock = utc_now, manager: Connections | N
     app.router.add_get("/charts/{token:[A-Za-z0-9_-]+}.png", _chart)
     app.router.add_get("/healthz", _healthz)
     return app
+
+
+async def _turn_failed(_context: TurnContext, error: Exception) -> None:
+    log.error("Teams turn failed outside the agent: %s", error, exc_info=error)
 
 
 async def _chart(request: web.Request) -> web.Response:
