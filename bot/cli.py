@@ -276,6 +276,23 @@ def people_import(runtime: Runtime, csv_path: Path) -> None:
                f"written to {summary.config_path}")
 
 
+@cli.group()
+def teams() -> None:
+    """Microsoft Teams."""
+
+
+@teams.command(name="package")
+@click.option("--out", "out", default="tokenworth-teams.zip", show_default=True, type=click.Path(path_type=Path),
+              help="Where to write the app package.")
+@common
+def teams_package(runtime: Runtime, out: Path) -> None:
+    """Build the Teams app package (manifest and icons) to upload in Teams."""
+    from bot.teams.package import build_package
+
+    path = build_package(runtime.settings, out)
+    click.echo(f"Wrote {path}: in Teams, Apps > Manage your apps > Upload an app, then add it to each team.")
+
+
 def _progress() -> Callable[[int], None]:
     """A running count of records on the terminal, for long ingests."""
     seen = [0]

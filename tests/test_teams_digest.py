@@ -143,6 +143,7 @@ def test_a_connector_failure_leaves_the_digest_pending(demo: Runtime, connector:
     assert result.state == "pending" and "HTTP 503" in result.detail
     [retried] = retry_pending(demo, poster(demo))
     assert retried.state == "posted"
+    assert len(connector.activities()) == 2  # the refused post and the retry: no error text ever reached the channel
 
 
 def test_the_digest_chart_is_served_until_it_expires_then_404s(demo: Runtime, connector: FakeConnector) -> None:
