@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from typing import Any
 
 from bot.digest.send import Poster
@@ -18,6 +19,8 @@ def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime.config  # noqa: B018 - fail fast on a bad config
     posters = _posters(runtime)
+    if "slack" in posters:
+        threading.Thread(target=_link_slack_users, args=(runtime,), daemon=True).start()
     scheduler = start_scheduler(runtime, posters)
     log.info("tokenworth serving (%s); digests scheduled for %d team(s)", mode, len(runtime.config.teams))
     try:
@@ -31,6 +34,14 @@ def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
             _serve_socket(runtime)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def _link_slack_users(runtime: Runtime) -> None:
+    """Warm the Slack user cache (users.lookupByEmail) without delaying start-up."""
+    from bot.slack.client import web_client
+    from bot.slack.identity import link_people
+
+    log.info("linked %d people to their Slack users", link_people(runtime, web_client(runtime.settings)))
 
 
 def _posters(runtime: Runtime) -> dict[str, Poster]:
