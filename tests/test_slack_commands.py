@@ -219,3 +219,16 @@ def test_any_command_text_gets_a_reply_about_the_asker_only(runtime: Runtime, te
     if reply.kind != "team":
         assert not [o for o in others if o in reply.text]
     assert all(r.email == "cara@acme.test" for r in reply.reports)
+
+
+def test_people_are_linked_to_slack_users_by_email(runtime: Runtime, slack: FakeSlack) -> None:
+    from bot.slack.client import web_client
+    from bot.slack.identity import email_for_user, link_people
+
+    assert link_people(runtime, web_client(runtime.settings)) == 6
+    with session_scope(runtime.engine) as session:
+        linked = {p.email: p.slack_user_id for p in session.exec(__import__("sqlmodel").select(Person)).all()}
+    assert linked["fay@acme.test"] == "U0FAY" and linked["ben@acme.test"] == "U0BEN"
+    looked_up = len(slack.called("users.info"))
+    assert email_for_user(runtime, web_client(runtime.settings), "U0FAY") == "fay@acme.test"
+    assert len(slack.called("users.info")) == looked_up  # answered from the cache
