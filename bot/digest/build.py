@@ -185,7 +185,9 @@ def team_signals(
         for flag in person_flags(mine, previous, median_yield, idle, config.policy.flags):
             counts[flag.name] += 1
         counts["idle_seat_cost_usd"] += sum(s.monthly_cost_usd or 0.0 for s in idle)
-    return {name: counts.get(name, 0.0) for name in SIGNALS}
+    found = {name: counts.get(name, 0.0) for name in SIGNALS}
+    found["spend_without_outcomes_usd"] = config.policy.flags.spend_without_outcomes_usd
+    return found
 
 
 SIGNALS = ("spend_without_outcomes", "frontier_heavy", "spike", "idle_seat", "idle_seat_cost_usd")

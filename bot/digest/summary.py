@@ -42,7 +42,8 @@ def signal_lines(digest: Digest) -> list[str]:
     """Waste signals as counts out of the people active: never who."""
     signals, active = digest.signals, digest.current.people_active
     lines = [
-        f"{signals.get('spend_without_outcomes', 0):.0f} of {active} people spent at least the threshold with no outcome points",
+        f"{signals.get('spend_without_outcomes', 0):.0f} of {active} people spent at least "
+        f"{money(signals.get('spend_without_outcomes_usd'))} with no outcome points",
         f"{signals.get('frontier_heavy', 0):.0f} ran mostly on frontier models with a yield below the team median",
         f"{signals.get('spike', 0):.0f} had a spend spike against their usual weeks",
         f"{signals.get('idle_seat', 0):.0f} paid seat(s) idle for over 14 days ({money(signals.get('idle_seat_cost_usd', 0))} a month)",
