@@ -28,6 +28,7 @@ from storage.models import Activity, Billed, IngestRun, Outcome, RejectedRecord,
 from storage.writes import delete_stale, identity_ids, learn_links, upsert
 
 BATCH = 5_000
+KNOWN_IDENTITIES = 100_000  # identity ids remembered per file; bounded so memory stays flat
 HEAD_CHARS = 64 * 1024
 
 # Each row type: its table and natural key.
@@ -89,9 +90,10 @@ def ingest_file(
         report.source = feed.name
         with session_scope(engine) as session:
             windows: dict[Window, set[str]] = {}
+            known: dict[tuple[str, str], int] = {}
             parsed = feed.parse(path)
             while batch := list(islice(parsed, BATCH)):
-                _store(session, batch, report, windows)
+                _store(session, batch, report, windows, known)
                 if progress:
                     progress(len(batch))
             for window, keys in windows.items():
@@ -115,13 +117,16 @@ def _head(path: Path) -> str:
         raise FeedError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _store(session: Session, batch: list[Record | Rejection], report: FileReport, windows: dict[Window, set[str]]) -> None:
+def _store(
+    session: Session, batch: list[Record | Rejection], report: FileReport, windows: dict[Window, set[str]],
+    known: dict[tuple[str, str], int],
+) -> None:
     records = [item for item in batch if isinstance(item, Record)]
     rows = [row for record in records for row in record.rows]
     links = [r for r in rows if isinstance(r, IdentityLink)]
     refs = {(r.identity.kind, r.identity.value) for r in rows if isinstance(r, (UsageRow, ActivityRow, OutcomeRow, SeatRow))}
     refs |= {(ref.kind, ref.value) for link in links for ref in (link.known, link.also)}
-    ids = identity_ids(session, refs)
+    ids = _identity_ids(session, refs, known)
     learn_links(session, [(link.source, ids[(link.known.kind, link.known.value)], ids[(link.also.kind, link.also.value)])
                           for link in links])
     stored: set[tuple[Any, ...]] = set()
@@ -139,6 +144,16 @@ def _store(session: Session, batch: list[Record | Rejection], report: FileReport
     for rejection in (item for item in batch if isinstance(item, Rejection)):
         report.rejected += 1
         report.errors.append({"where": f"{report.path}: {rejection.location}", "reason": rejection.reason})
+
+
+def _identity_ids(session: Session, refs: set[tuple[str, str]], known: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Identity ids, asking the database only for those not seen earlier in this file."""
+    missing = refs - known.keys()
+    if missing:
+        if len(known) > KNOWN_IDENTITIES:
+            known.clear()
+        known.update(identity_ids(session, missing))
+    return known
 
 
 def _count(record: Record, stored: set[tuple[Any, ...]], report: FileReport) -> None:

@@ -15,16 +15,24 @@ from bot.feeds.base import Rejection
 
 def lines(path: Path) -> Iterator[tuple[str, Any] | Rejection]:
     """(`line N`, value) for every non-blank line; a line that is not JSON is a Rejection at `line N`."""
+    for where, raw in raw_lines(path):
+        yield decode(where, raw)
+
+
+def raw_lines(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(`line N`, bytes) for every non-blank line, undecoded: for parsers that validate JSON bytes directly."""
     for number, raw in enumerate(_open(path), start=1):
-        if not raw.strip():
-            continue
-        where = f"line {number}"
-        try:
-            yield where, json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            yield Rejection(where, f"not UTF-8 text ({exc.reason})")
-        except json.JSONDecodeError as exc:
-            yield Rejection(where, f"not valid JSON at column {exc.colno}: {exc.msg}")
+        if raw.strip():
+            yield f"line {number}", raw
+
+
+def decode(where: str, raw: bytes) -> tuple[str, Any] | Rejection:
+    try:
+        return where, json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return Rejection(where, f"not UTF-8 text ({exc.reason})")
+    except json.JSONDecodeError as exc:
+        return Rejection(where, f"not valid JSON at column {exc.colno}: {exc.msg}")
 
 
 def is_json_lines(path: Path) -> bool:

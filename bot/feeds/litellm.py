@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
 from bot.errors import FeedError
-from bot.feeds._jsonl import RecentKeys, is_json_lines, lines
+from bot.feeds._jsonl import RecentKeys, decode, is_json_lines, lines, raw_lines
 from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, describe, load_json
 from bot.prices import normalise_model
 from bot.weeks import to_utc
@@ -72,8 +73,9 @@ class LiteLLMSpendLogsFeed:
             yield record
 
     def _located(self, path: Path) -> Iterator[tuple[str, Any] | Rejection]:
+        """(location, row): a row is a parsed value, or the bytes of a JSON line (validated directly)."""
         if is_json_lines(path) and not _is_page_on_one_line(path):
-            yield from lines(path)
+            yield from raw_lines(path)
             return
         document = load_json(path)
         rows = document.get("data") if isinstance(document, dict) else document
@@ -92,9 +94,12 @@ def _is_page_on_one_line(path: Path) -> bool:
 
 def _record(where: str, raw: Any) -> Record | Rejection:
     try:
-        log = _SpendLog.model_validate(raw)
+        log = _SpendLog.model_validate_json(raw) if isinstance(raw, bytes) else _SpendLog.model_validate(raw)
         return Record(where, (_usage(log),))
     except ValidationError as exc:
+        if isinstance(raw, bytes):  # the fast path failed: decode it first, so reasons read as for any JSON
+            item = decode(where, raw)
+            return item if isinstance(item, Rejection) else _record(*item)
         return Rejection(where, describe(exc))
     except ValueError as exc:
         return Rejection(where, str(exc))
@@ -109,7 +114,7 @@ def _usage(log: _SpendLog) -> UsageRow:
         raise ValueError(f"prompt_tokens: {log.prompt_tokens} is less than its {cached + written} cached tokens")
     return UsageRow(
         source=SOURCE, record_key=log.request_id, identity=_identity(log), day=to_utc(log.startTime).date(),
-        provider=(log.custom_llm_provider or "").strip() or "unknown", tool="litellm", model=normalise_model(model),
+        provider=(log.custom_llm_provider or "").strip() or "unknown", tool="litellm", model=_model(model),
         input_tokens=log.prompt_tokens - cached - written, output_tokens=log.completion_tokens,
         cache_read_tokens=cached, cache_write_tokens=written, requests=1, cost_usd=log.spend, billing="gateway",
     )
@@ -129,8 +134,12 @@ def _cache_tokens(metadata: _Metadata) -> tuple[int, int]:
 def _identity(log: _SpendLog) -> IdentityRef:
     for value in (log.user, log.metadata.user_api_key_user_id, log.metadata.user_api_key_alias):
         if value and value.strip():
-            return IdentityRef.of("litellm", value)
+            return _person(value)
     raise ValueError("user: no user, metadata.user_api_key_user_id or metadata.user_api_key_alias to attribute it to")
 
+
+# A spend log repeats a few thousand users and models millions of times: build each once.
+_person = lru_cache(maxsize=65_536)(lambda value: IdentityRef.of("litellm", value))
+_model = lru_cache(maxsize=4_096)(normalise_model)
 
 FEED = LiteLLMSpendLogsFeed()
