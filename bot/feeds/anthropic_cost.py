@@ -10,8 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import FeedError
-from bot.feeds.base import BilledRow, Record, Rejection, describe, load_json
+from bot.feeds.base import BilledRow, Record, Rejection, describe, json_list
 from bot.prices import normalise_model
 from bot.weeks import to_utc
 
@@ -54,10 +53,7 @@ class AnthropicCostFeed:
         )
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        document = load_json(path)
-        data = document.get("data") if isinstance(document, dict) else None
-        if not isinstance(data, list):
-            raise FeedError(f"{path}: expected an Anthropic cost report page with a data list")
+        data = json_list(path, "data", "an Anthropic cost report page")
         seen: set[str] = set()
         for index, raw in enumerate(data):
             yield from _bucket(f"data[{index}]", raw, seen)

@@ -172,3 +172,12 @@ def load_json(path: Path) -> Any:
         raise FeedError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError as exc:
         raise FeedError(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def json_list(path: Path, key: str, what: str) -> list[Any]:
+    """The list under `key` in a JSON document, or a FeedError saying what the file should be."""
+    document = load_json(path)
+    items = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise FeedError(f"{path}: expected {what} with a {key} list")
+    return items

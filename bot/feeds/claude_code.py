@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
 
-from bot.errors import FeedError
-from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe, load_json
+from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe, json_list
 from bot.prices import normalise_model
 
 SOURCE = "claude_code"
@@ -78,10 +77,7 @@ class ClaudeCodeAnalyticsFeed:
         return '"model_breakdown"' in head and '"actor"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        document = load_json(path)
-        records = document.get("data") if isinstance(document, dict) else None
-        if not isinstance(records, list):
-            raise FeedError(f"{path}: expected a Claude Code Analytics page with a data list")
+        records = json_list(path, "data", "a Claude Code Analytics page")
         for index, raw in enumerate(records):
             where = f"data[{index}]"
             try:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.errors import FeedError
-from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, describe, load_json
+from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, describe, json_list
 
 SOURCE = "cursor_daily"
 # Counters stored under their Cursor names (bot.flags reads `totalRejects`).
@@ -53,10 +52,7 @@ class CursorDailyUsageFeed:
         return '"totalTabsShown"' in head and '"acceptedLinesAdded"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        document = load_json(path)
-        records = document.get("data") if isinstance(document, dict) else None
-        if not isinstance(records, list):
-            raise FeedError(f"{path}: expected a Cursor daily-usage-data response with a data list")
+        records = json_list(path, "data", "a Cursor daily-usage-data response")
         for index, raw in enumerate(records):
             where = f"data[{index}]"
             try:

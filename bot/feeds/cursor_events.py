@@ -11,9 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.errors import FeedError
 from bot.feeds._jsonl import RecentKeys
-from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, describe, load_json
+from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, describe, json_list
 from bot.prices import normalise_model
 
 SOURCE = "cursor_events"
@@ -49,10 +48,7 @@ class CursorUsageEventsFeed:
         return '"usageEvents"' in head or ('"userEmail"' in head and '"isTokenBasedCall"' in head)
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        document = load_json(path)
-        events = document.get("usageEvents") if isinstance(document, dict) else None
-        if not isinstance(events, list):
-            raise FeedError(f"{path}: expected a Cursor filtered-usage-events response with a usageEvents list")
+        events = json_list(path, "usageEvents", "a Cursor filtered-usage-events response")
         seen = RecentKeys()
         for index, raw in enumerate(events):
             where = f"usageEvents[{index}]"

@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import FeedError
-from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, Window, describe, load_json
+from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, Window, describe, json_list
 from bot.prices import normalise_model
 
 SOURCE = "openai_usage"
@@ -57,10 +56,7 @@ class OpenAIUsageFeed:
         return '"organization.usage.completions.result"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        document = load_json(path)
-        data = document.get("data") if isinstance(document, dict) else None
-        if not isinstance(data, list):
-            raise FeedError(f"{path}: expected an OpenAI usage page with a data list")
+        data = json_list(path, "data", "an OpenAI usage page")
         seen: set[str] = set()
         for index, raw in enumerate(data):
             yield from _bucket(f"data[{index}]", raw, seen)
