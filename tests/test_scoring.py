@@ -19,7 +19,7 @@ from bot.flags import IdleSeat, idle_seats, person_flags, rework
 from bot.ingest import ingest_file
 from bot.me import me_report
 from bot.metrics import PersonWeek, person_week, yield_per_100usd
-from bot.prices import PriceTable, Tokens
+from bot.prices import PriceTable
 from bot.weeks import Week
 from storage.engine import session_scope
 from storage.queries import ActivityFact, OutcomeFact, SeatFact, UsageFact
