@@ -14,9 +14,11 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.digest.build import Digest, load_digest, shipped_summary
+from bot.delivery import shown_groups
 from bot.errors import TokenworthError, UnknownPerson, UsageError
 from bot.me import MeReport, me_report, people_weeks
 from bot.metrics import PersonWeek
+from bot.privacy import guard
 from bot.runtime import Runtime
 from bot.weeks import Week
 from storage.engine import session_scope
@@ -61,6 +63,7 @@ def answer(runtime: Runtime, email: str | None, text: str, now: datetime | None 
         return Answer("usage", f"I don't know {_quoted(verb)}.\n{help_text(prefix)}")
     if email is None:
         return _not_linked()
+    runtime.config  # noqa: B018 - the directory follows the config before anyone is looked up
     try:
         return _dispatch(runtime, email, verb, args, now or datetime.now(timezone.utc), prefix)
     except UnknownPerson:
@@ -75,7 +78,7 @@ def _dispatch(runtime: Runtime, email: str, verb: str, args: list[str], now: dat
     if verb == "trend":
         return _trend(runtime, email, now)
     if verb == "preview":
-        return _preview(runtime, email, now)
+        return _preview(runtime, email, now, prefix)
     if verb == "kudos":
         return _kudos(runtime, email, args)
     if verb == "privacy":
@@ -142,7 +145,7 @@ def _trend(runtime: Runtime, email: str, now: datetime) -> Answer:
     return Answer("trend", "Your last 8 weeks:\n" + "\n".join(lines), trend=trend)
 
 
-def _preview(runtime: Runtime, email: str, now: datetime) -> Answer:
+def _preview(runtime: Runtime, email: str, now: datetime, prefix: str) -> Answer:
     week = Week.of(now).shift(-1)
     with session_scope(runtime.engine) as session:
         person = _person(session, email)
@@ -162,7 +165,7 @@ def _preview(runtime: Runtime, email: str, now: datetime) -> Answer:
         elif person.kudos_opt_in:
             text += " You opted in to kudos; you'd be named when you ship something."
         else:
-            text += " It never names you. `/tokenworth kudos on` lets it name what you shipped."
+            text += f" It never names you. `{(prefix + ' kudos on').strip()}` lets it name what you shipped."
     return Answer("preview", text, digest=digest)
 
 
@@ -203,6 +206,7 @@ def _team(runtime: Runtime, email: str, args: list[str], now: datetime) -> Answe
         if team is None or email.lower() not in {m.lower() for m in team.managers}:
             return Answer("refusal", "Sorry, the team digest is only for that team's configured managers.")
         digest = load_digest(session, runtime.config, runtime.prices, team.name, week)
+    digest = guard(digest, shown_groups(runtime.engine, team.name, str(week)))
     from bot.digest.text import digest_text
 
     return Answer("team", digest_text(digest), digest=digest)

@@ -118,3 +118,23 @@ def _attention(row: dict[str, Any], now: datetime) -> str | None:
 
 def _key(team: str, week: str, platform: str) -> Any:
     return and_(TABLE.c.team == team, TABLE.c.week == week, TABLE.c.platform == platform)
+
+
+def shown_groups(engine: Engine, team: str, week: str) -> list[frozenset[int]]:
+    """The memberships whose figures were already posted for this team and week, on any platform."""
+    from bot.privacy import decode
+
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(TABLE.c.members).where(TABLE.c.team == team, TABLE.c.week == week, TABLE.c.members.is_not(None))
+        )
+        return [decode(group) for (members,) in rows for group in members.split(";")]
+
+
+def remember_shown(engine: Engine, team: str, week: str, platform: str, members: str) -> None:
+    """Add a group whose figures went out; every group ever shown for the week is kept."""
+    with session_scope(engine) as session:
+        before = session.execute(select(TABLE.c.members).where(_key(team, week, platform))).scalar_one_or_none()
+        groups = [g for g in (before or "").split(";") if g]
+        if members not in groups:
+            session.execute(update(TABLE).where(_key(team, week, platform)).values(members=";".join([*groups, members])))

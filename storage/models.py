@@ -130,6 +130,7 @@ class DigestPost(SQLModel, table=True):
     permalink: str | None = None
     error: str | None = None
     attempts: int = 0
+    members: str | None = None  # groups (ids) whose figures were posted, for the differencing guard
 
 
 class Billed(SQLModel, table=True):

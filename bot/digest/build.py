@@ -58,6 +58,8 @@ class Digest:
     kudos: Sequence[tuple[str, str]] = ()  # (name, what they shipped): opted-in people only
     unattributed_spend_usd: float = 0.0  # org level: usage that belongs to nobody
     billed_usd: Mapping[str, float] = field(default_factory=dict)  # org level: the vendors' ledgers
+    active_members: frozenset[int] = frozenset()  # who the week's figures cover (never shown)
+    withheld: str | None = None  # why figures are held back although the group is large enough
 
     @property
     def current(self) -> WeekFigures:
@@ -69,7 +71,7 @@ class Digest:
 
     @property
     def suppressed(self) -> bool:
-        return not self.current.shown
+        return not self.current.shown or self.withheld is not None
 
     @property
     def has_data(self) -> bool:
@@ -134,6 +136,7 @@ def build_digest(
         median_yield_per_100usd=median(yields) if len(yields) >= min_group_size else None,
         unpriced_models=len(set().union(*(p.unpriced_models for p in current))) if current else 0,
         freshness=dict(freshness or {}),
+        active_members=frozenset(m for m, p in zip(member_ids, current) if p.active),
     )
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot import delivery
 from bot.delivery import Posted, PostError
 from bot.digest.build import Digest, load_digest
+from bot.privacy import encode, guard
 from bot.runtime import Runtime
 from bot.weeks import Week
 from storage.engine import session_scope
@@ -48,6 +49,7 @@ def send_digest(runtime: Runtime, team: str, week: Week, poster: Poster, force: 
         return result("skipped", f"team {team} has no {poster.platform} channel configured")
     with session_scope(runtime.engine) as session:
         digest = load_digest(session, config, runtime.prices, team, week)
+    digest = guard(digest, delivery.shown_groups(runtime.engine, team, str(week)))
     if not digest.has_data:
         delivery.record_skip(runtime.engine, team, str(week), poster.platform, "no data for this week")
         return result("skipped", "no data for this week: nothing posted")
@@ -62,7 +64,7 @@ def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> Sen
         posted = poster.post(channel, digest)
     except PostError as exc:
         if exc.posted is not None:
-            _record_posted(runtime, key, exc.posted, error=str(exc))
+            _record_posted(runtime, key, exc.posted, _members(digest), error=str(exc))
             log.error("digest %s %s on %s: %s", *key, exc)
             return SendResult(*key, "posted", str(exc))
         state = delivery.record_failure(runtime.engine, *key, str(exc)) if exc.retryable else "failed"
@@ -70,16 +72,25 @@ def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> Sen
             delivery.record(runtime.engine, *key, "failed", error=str(exc))
         log.error("digest %s %s on %s not posted (%s): %s", *key, state, exc)
         return SendResult(*key, state, str(exc))
-    _record_posted(runtime, key, posted)
+    _record_posted(runtime, key, posted, _members(digest))
     log.info("digest %s %s posted on %s: %s", *key, posted.permalink or posted.message_id)
     return SendResult(*key, "posted", posted.permalink or posted.message_id)
 
 
-def _record_posted(runtime: Runtime, key: tuple[str, str, str], posted: Posted, error: str | None = None) -> None:
+def _record_posted(
+    runtime: Runtime, key: tuple[str, str, str], posted: Posted, members: str | None, error: str | None = None
+) -> None:
     delivery.record(
         runtime.engine, *key, "posted", posted_at=datetime.now(timezone.utc), channel=posted.channel,
         message_ts=posted.message_id, permalink=posted.permalink, error=error,
     )
+    if members is not None:
+        delivery.remember_shown(runtime.engine, *key, members)
+
+
+def _members(digest: Digest) -> str | None:
+    """Who the posted figures cover; nothing when no figures were shown."""
+    return None if digest.suppressed else encode(digest.active_members)
 
 
 def _channel(team: object, platform: str) -> str | None:

@@ -62,6 +62,8 @@ def kudos_lines(digest: Digest) -> list[str]:
 
 
 def suppressed_text(digest: Digest) -> str:
+    if digest.withheld:
+        return f"No team figures this week. {digest.withheld}"
     return (
         f"No team figures this week. Only {digest.current.people_active} people were active, and tokenworth "
         f"shows team figures only for groups of at least {digest.min_group_size}, so that nobody's own numbers "

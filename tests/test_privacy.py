@@ -1,0 +1,64 @@
+"""The differencing guard: two groups shown for the same team and week never differ by a few people."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.digest.build import build_digest
+from bot.digest.send import send_digest
+from bot.metrics import PersonWeek
+from bot.privacy import decode, encode, guard, too_close
+from bot.runtime import Runtime
+from bot.slack.client import web_client
+from bot.slack.poster import SlackPoster
+from tests.fakes.slack_api import FakeSlack
+from tests.test_slack_digest import WEEK, demo_template, runtime_for, slack  # noqa: F401 - fixtures
+
+groups = st.frozensets(st.integers(0, 30), max_size=20)
+
+
+@given(groups, st.lists(groups, max_size=4), st.integers(5, 8))
+def test_a_shown_digest_never_sits_a_few_people_away_from_another(members, shown, floor: int) -> None:
+    week = WEEK
+    figures = {(m, str(week.shift(-b))): PersonWeek(str(week.shift(-b)), spend_usd=10.0, outcome_points=3.0, active=True)
+               for m in members for b in range(8)}
+    digest = guard(build_digest("t", week, figures, sorted(members), floor), shown)
+    if not digest.suppressed:
+        assert len(digest.active_members) >= floor
+        assert not [g for g in shown if 0 < len(g ^ digest.active_members) < floor]
+    assert digest.suppressed == (len(members) < floor or any(too_close(members, g, floor) for g in shown))
+
+
+@given(groups)
+def test_member_sets_round_trip(members) -> None:
+    assert decode(encode(members)) == members
+
+
+def test_a_resend_after_one_person_left_the_team_withholds_the_figures(
+    demo_template: Path, tmp_path: Path, slack: FakeSlack  # noqa: F811
+) -> None:
+    runtime = runtime_for(demo_template, tmp_path, slack)
+    poster = SlackPoster(web_client(runtime.settings))
+    assert send_digest(runtime, "platform", WEEK, poster).state == "posted"
+    config = yaml.safe_load(Path(runtime.config_path).read_text())
+    leaver = next(p for p in config["people"] if p["team"] == "platform")
+    leaver["team"] = "product"
+    changed = tmp_path / "tokenworth.yml"
+    changed.write_text(yaml.safe_dump(config))
+    moved = Runtime(runtime.settings, runtime.db_url, str(changed))
+    assert send_digest(moved, "platform", WEEK, poster, force=True).state == "posted"
+    first, second = [c for c in slack.called("chat.postMessage") if "thread_ts" not in c.params and c.params["channel"] == "#platform-leads"]
+    assert "AI spend" in json.dumps(first.params["blocks"])
+    assert "already shown for a group" in json.dumps(second.params["blocks"]) and "$" not in json.dumps(second.params["blocks"])
+    from bot.commands import answer
+
+    manager = next(t for t in config["teams"] if t["name"] == "platform")["managers"][0]
+    config["people"].append({"email": manager, "name": "Lead", "team": "platform"})
+    changed.write_text(yaml.safe_dump(config))
+    reply = answer(Runtime(runtime.settings, runtime.db_url, str(changed)), manager, f"team platform {WEEK}")
+    assert reply.kind == "team" and "already shown for a group" in reply.text
