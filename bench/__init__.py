@@ -1,0 +1,1 @@
+"""`make bench`: tokenworth measured at organisation scale (see bench/run.py)."""
