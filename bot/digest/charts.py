@@ -19,7 +19,7 @@ def spend_and_outcomes_png(digest: Digest) -> bytes:
     labels = [f"W{h.week.number:02d}" for h in digest.history]
     spend = [h.spend_usd if h.shown else 0.0 for h in digest.history]
     outcome = [h.outcome_points if h.shown else float("nan") for h in digest.history]
-    figure = Figure(figsize=(7, 3.4), dpi=100, layout="constrained")
+    figure = _figure()
     axes = figure.add_subplot()
     axes.bar(labels, spend, color="#95a5a6", label="AI spend ($)")
     axes.set_ylabel("AI spend ($)")
@@ -28,13 +28,13 @@ def spend_and_outcomes_png(digest: Digest) -> bytes:
     points_axes.set_ylabel("Outcome points")
     points_axes.set_ylim(bottom=0)
     axes.set_title(f"{digest.team}: spend against outcomes, last {len(labels)} weeks")
-    figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    figure.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
     return _png(figure)
 
 
 def spend_by_tier_png(digest: Digest) -> bytes:
     labels = [f"W{h.week.number:02d}" for h in digest.history]
-    figure = Figure(figsize=(7, 3.4), dpi=100, layout="constrained")
+    figure = _figure()
     axes = figure.add_subplot()
     bottom = [0.0] * len(labels)
     for tier, colour in TIER_COLOURS.items():
@@ -45,8 +45,15 @@ def spend_by_tier_png(digest: Digest) -> bytes:
     axes.set_ylabel("AI spend ($)")
     axes.set_title(f"{digest.team}: spend by model tier")
     if any(bottom):
-        figure.legend(loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+        figure.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
     return _png(figure)
+
+
+def _figure() -> Figure:
+    """Fixed margins with room for a legend below: constrained layout took most of a chart's time."""
+    figure = Figure(figsize=(7, 3.4), dpi=100)
+    figure.subplots_adjust(left=0.1, right=0.9, top=0.9, bottom=0.2)
+    return figure
 
 
 def _png(figure: Figure) -> bytes:
@@ -68,7 +75,7 @@ def charts_for(digest: Digest) -> list[tuple[str, str, bytes]]:
 def person_trend_png(weeks: Sequence[PersonWeek], title: str = "Your last 8 weeks") -> bytes:
     """One person's spend (bars) and outcome points (line), for their eyes only."""
     labels = [w.week.split("-")[1] for w in weeks]
-    figure = Figure(figsize=(7, 3.4), dpi=100, layout="constrained")
+    figure = _figure()
     axes = figure.add_subplot()
     axes.bar(labels, [w.spend_usd for w in weeks], color="#95a5a6", label="AI spend ($)")
     axes.set_ylabel("AI spend ($)")
@@ -77,5 +84,5 @@ def person_trend_png(weeks: Sequence[PersonWeek], title: str = "Your last 8 week
                      label="Outcome points")
     points_axes.set_ylabel("Outcome points")
     axes.set_title(title)
-    figure.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    figure.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
     return _png(figure)
