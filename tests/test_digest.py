@@ -114,3 +114,16 @@ def test_unknown_team_is_a_usage_error(demo: Runtime) -> None:
 def test_demo_config_has_teams_of_at_least_five(demo: Runtime) -> None:
     config = load_config(demo.config_path)
     assert all(len(config.members(t.name)) >= 5 for t in config.teams)
+
+
+def test_charts_render_the_same_from_several_threads(demo: Runtime) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.digest.charts import charts_for
+
+    with session_scope(demo.engine) as session:
+        digests = [load_digest(session, demo.config, demo.prices, t.name, WEEK) for t in demo.config.teams]
+    alone = [charts_for(d) for d in digests]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(charts_for, digests * 2))
+    assert together == alone * 2
