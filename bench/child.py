@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import sys
 import threading
@@ -110,6 +111,7 @@ def serve(db: str, config_path: str, slack_api_url: str, secret: str, token: str
     from bot.server import http_server
     from bot.settings import Settings
 
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue is what 20 clients are meant to cause
     settings = Settings(slack_bot_token=token, slack_api_url=slack_api_url, slack_signing_secret=secret)  # type: ignore[arg-type]
     runtime = Runtime(settings, f"sqlite:///{db}", config_path)
     runtime.__dict__["config"] = load_config(config_path)  # the directory is in the database already
