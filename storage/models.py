@@ -82,7 +82,7 @@ class Activity(SQLModel, table=True):
 class Outcome(SQLModel, table=True):
     """Something shipped (or undone): a merged PR, a revert charge, a closed ticket."""
 
-    __table_args__ = (Index("ix_outcome_identity_week", "identity_id", "week"),)
+    __table_args__ = (Index("ix_outcome_identity_week", "identity_id", "week"), Index("ix_outcome_ref", "ref"))
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
     source: str
