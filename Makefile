@@ -21,6 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/mypy
+	$(BIN)/ruff check bot storage tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

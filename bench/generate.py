@@ -6,7 +6,6 @@ arguments always give byte-identical files, and no generator holds more than one
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from pathlib import Path
 
