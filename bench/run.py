@@ -106,6 +106,11 @@ def history(scale: Scale, data: Path) -> tuple[Path, Path, list[str]]:
     db = build_history(data / f"history-{scale.people}x{scale.history_days}.db", config, scale.people,
                        scale.history_days, LAST_DAY)
     from bot.weeks import Week
+    from storage import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)  # a reused database gets this commit's schema (and indexes) before anything is measured
+    engine.dispose()
 
     weeks = sorted({str(Week.of(LAST_DAY - timedelta(days=d))) for d in range(0, scale.history_days - 6, 7)})
     return db, config, weeks
@@ -195,12 +200,16 @@ def _wait_reply(slack: Any, path: str, seconds: float) -> dict[str, Any] | None:
     return None
 
 
-def run(scale: Scale, data: Path, out: Path, echo: Any = print) -> dict[str, Any]:
+def run(scale: Scale, data: Path, out: Path, echo: Any = print, only: set[str] | None = None) -> dict[str, Any]:
+    """Every section, or with `only` just those, merged into the results already in `out`."""
     data.mkdir(parents=True, exist_ok=True)
-    sections: dict[str, dict[str, Any]] = {}
-    timed: dict[str, float] = {}
+    previous = json.loads(out.read_text()) if only and out.exists() else {}
+    sections: dict[str, dict[str, Any]] = dict(previous.get("sections", {}))
+    timed: dict[str, float] = dict(previous.get("section_seconds", {}))
 
     def section(name: str, work: Any, *args: Any) -> None:
+        if only and name not in only:
+            return
         started = time.perf_counter()
         echo(f"bench: {name} ...")
         sections[name] = work(*args)
@@ -213,7 +222,7 @@ def run(scale: Scale, data: Path, out: Path, echo: Any = print) -> dict[str, Any
     section("slash_command", slash_command, scale, db, config, weeks)
     section("digest", digest, db, config, weeks[-1])
     for (name, key), (bound, kind) in TARGETS.items():
-        if key not in sections[name]:
+        if key not in sections.get(name, {}):
             continue
         got = sections[name][key]
         got["target"] = f"{'>=' if kind == 'min' else '<='} {bound}"
@@ -221,7 +230,9 @@ def run(scale: Scale, data: Path, out: Path, echo: Any = print) -> dict[str, Any
     results = {"scale": scale.__dict__, "machine": machine(), "commit": commit(),
                "run_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "section_seconds": timed,
                "sections": sections}
-    for figures in sections.values():
+    for name, figures in sections.items():
+        if only and name not in only:
+            continue  # figures merged from an earlier run keep the commit they were measured at
         for item in figures.values():
             item["machine"], item["commit"] = f"{results['machine']['cpu']}, {results['machine']['cores']} cores", results["commit"]
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -245,8 +256,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data", help="where generated inputs go")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--only", help="comma-separated sections to re-run, merged into --out "
+                        "(ingest_litellm, ingest_claude_code, me, slash_command, digest)")
     args = parser.parse_args(argv)
-    results = run(SCALES[args.scale], args.data, args.out)
+    only = set(args.only.split(",")) if args.only else None
+    results = run(SCALES[args.scale], args.data, args.out, only=only)
     print(table(results))
     print(f"\nwritten to {args.out}")
 
