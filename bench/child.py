@@ -116,7 +116,10 @@ def serve(db: str, config_path: str, slack_api_url: str, secret: str, token: str
     runtime = Runtime(settings, f"sqlite:///{db}", config_path)
     runtime.__dict__["config"] = load_config(config_path)  # the directory is in the database already
     runtime.prices  # noqa: B018 - built before the first request, as `serve` does
-    server = http_server(runtime, slack_app(runtime, require_signing_secret=True), "127.0.0.1", 0)
+    from bot.workers import worker_pool
+
+    workers = worker_pool(runtime)  # as `serve --http` does
+    server = http_server(runtime, slack_app(runtime, require_signing_secret=True, workers=workers), "127.0.0.1", 0)
     print(json.dumps({"port": server.effective_port}), flush=True)
     threading.Thread(target=lambda: (sys.stdin.read(), server.close()), daemon=True).start()
     server.run()

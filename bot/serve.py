@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from concurrent.futures import Executor
 from typing import Any
 
 from bot.digest.send import Poster
@@ -62,20 +63,22 @@ def _posters(runtime: Runtime) -> dict[str, Poster]:
     return posters
 
 
-def slack_app(runtime: Runtime, require_signing_secret: bool) -> Any:
+def slack_app(runtime: Runtime, require_signing_secret: bool, workers: Executor | None = None) -> Any:
     from bot.slack.app import build_app
     from bot.slack.client import web_client
 
     secret = runtime.settings.slack_signing_secret
     if require_signing_secret and secret is None:
         raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode must verify that requests come from Slack")
-    return build_app(runtime, web_client(runtime.settings), secret.get_secret_value() if secret else None)
+    return build_app(runtime, web_client(runtime.settings), secret.get_secret_value() if secret else None, workers)
 
 
 def _serve_http(runtime: Runtime, host: str, port: int) -> None:
     from bot.server import http_server
+    from bot.workers import worker_pool
 
-    app = slack_app(runtime, require_signing_secret=True) if runtime.settings.slack_bot_token else None
+    workers = worker_pool(runtime) if runtime.settings.slack_bot_token else None
+    app = slack_app(runtime, require_signing_secret=True, workers=workers) if workers else None
     server = http_server(runtime, app, host, port)
     signal.signal(signal.SIGTERM, lambda *_: server.close())
     log.info("listening on http://%s:%s (/slack/events, /webhooks/github, /healthz)", host, server.effective_port)
@@ -85,7 +88,10 @@ def _serve_http(runtime: Runtime, host: str, port: int) -> None:
 def _serve_socket(runtime: Runtime) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot.workers import worker_pool
+
     token = runtime.settings.slack_app_token
     if token is None:
         raise SettingsError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...)")
-    SocketModeHandler(slack_app(runtime, require_signing_secret=False), token.get_secret_value()).start()
+    app = slack_app(runtime, require_signing_secret=False, workers=worker_pool(runtime))
+    SocketModeHandler(app, token.get_secret_value()).start()

@@ -231,3 +231,17 @@ def test_people_are_linked_to_slack_users_by_email(runtime: Runtime, slack: Fake
     looked_up = len(slack.called("users.info"))
     assert email_for_user(runtime, web_client(runtime.settings), "U0FAY") == "fay@acme.test"
     assert len(slack.called("users.info")) == looked_up  # answered from the cache
+
+
+def test_answers_computed_in_a_worker_process_are_the_same(runtime: Runtime, slack: FakeSlack) -> None:
+    from bot.workers import ask, worker_pool
+
+    with worker_pool(runtime, size=1) as pool:
+        there = ask(pool, runtime, "cara@acme.test", f"me {WEEK}")
+        app = slack_app(runtime, require_signing_secret=False, workers=pool)
+        payload = {"team_id": "T0ACME", "user_id": "U0CARA", "command": "/tokenworth", "text": f"me {WEEK}",
+                   "response_url": f"{slack.url}/respond/pool", "trigger_id": "1"}
+        assert app.dispatch(BoltRequest(body=payload, mode="socket_mode")).status == 200
+        assert "Cara Chen · week 2026-W47" in wait_reply(slack, "pool")["text"]
+    here = answer(runtime, "cara@acme.test", f"me {WEEK}")
+    assert there.text == here.text and there.kind == "me"

@@ -7,22 +7,25 @@ chart work after; Bolt runs the rest in its thread pool and the reply goes to re
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.commands import Answer, answer
+from bot.commands import Answer
 from bot.digest.charts import person_trend_png
 from bot.runtime import Runtime
 from bot.slack.identity import email_for_user
 from bot.slack.render import answer_blocks
+from bot.workers import ask
 
 log = logging.getLogger("tokenworth.slack")
 SORRY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
 
 
-def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None) -> App:
+def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, workers: Executor | None = None) -> App:
+    """The Bolt app; with `workers` (see bot.workers) answers are computed in other processes."""
     app = App(
         client=client, signing_secret=signing_secret, process_before_response=False,
         token_verification_enabled=False, request_verification_enabled=signing_secret is not None,
@@ -32,7 +35,7 @@ def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None) -
     def on_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
         try:
-            reply = _answer(runtime, client, command)
+            reply = _answer(runtime, client, command, workers)
             if reply.kind == "trend" and reply.trend:
                 _send_trend_chart(client, command["user_id"], reply)
             respond(response_type="ephemeral", replace_original=False, text=reply.text[:3000], blocks=answer_blocks(reply))
@@ -46,16 +49,16 @@ def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None) -
             return
         user = event["user"]
         email = email_for_user(runtime, client, user)
-        me, trend = answer(runtime, email, "me"), answer(runtime, email, "trend")
+        me, trend = ask(workers, runtime, email, "me"), ask(workers, runtime, email, "trend")
         blocks = answer_blocks(me) + (answer_blocks(trend) if trend.kind == "trend" else [])
         client.views_publish(user_id=user, view={"type": "home", "blocks": blocks[:100]})
 
     return app
 
 
-def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any]) -> Answer:
+def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any], workers: Executor | None) -> Answer:
     email = email_for_user(runtime, client, command["user_id"])
-    return answer(runtime, email, command.get("text") or "")
+    return ask(workers, runtime, email, command.get("text") or "")
 
 
 def _send_trend_chart(client: WebClient, user_id: str, reply: Answer) -> None:
