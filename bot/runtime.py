@@ -19,6 +19,7 @@ class Runtime:
     settings: Settings
     db_url: str
     config_path: str
+    sync: bool = True  # bring the directory in step with the config on first use (the main process does)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: str | None = None, config: str | None = None) -> Runtime:
@@ -35,7 +36,8 @@ class Runtime:
     def config(self) -> OrgConfig:
         """The org config, validated, with the directory brought in step with it."""
         config = load_config(self.config_path)
-        sync_directory(self.engine, config)
+        if self.sync:
+            sync_directory(self.engine, config)
         return config
 
     @cached_property

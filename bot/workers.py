@@ -19,7 +19,7 @@ _RUNTIME: Runtime | None = None
 
 def _start(settings: Settings, db_url: str, config_path: str) -> None:
     global _RUNTIME
-    _RUNTIME = Runtime(settings, db_url, config_path)
+    _RUNTIME = Runtime(settings, db_url, config_path, sync=False)  # the serving process already synced it
     _RUNTIME.config  # noqa: B018 - load once per worker, not per question
 
 
@@ -28,12 +28,20 @@ def _answer(email: str | None, text: str) -> Answer:
     return answer(_RUNTIME, email, text)
 
 
+def _ready() -> bool:
+    return _RUNTIME is not None
+
+
 def worker_pool(runtime: Runtime, size: int | None = None) -> ProcessPoolExecutor:
+    """Started and warmed up: the first question after start-up is answered as fast as the rest."""
     workers = size or max(1, (os.cpu_count() or 2) - 1)
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
         initializer=_start, initargs=(runtime.settings, runtime.db_url, runtime.config_path),
     )
+    for started in [pool.submit(_ready) for _ in range(workers)]:
+        started.result()
+    return pool
 
 
 def ask(pool: Executor | None, runtime: Runtime, email: str | None, text: str) -> Answer:

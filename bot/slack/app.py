@@ -7,7 +7,7 @@ chart work after; Bolt runs the rest in its thread pool and the reply goes to re
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -21,6 +21,7 @@ from bot.slack.render import answer_blocks
 from bot.workers import ask
 
 log = logging.getLogger("tokenworth.slack")
+LISTENER_THREADS = 64
 SORRY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
 
 
@@ -29,6 +30,8 @@ def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, w
     app = App(
         client=client, signing_secret=signing_secret, process_before_response=False,
         token_verification_enabled=False, request_verification_enabled=signing_secret is not None,
+        # Listeners mostly wait (on Slack, or on a worker process); plenty of threads keep acks immediate.
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="tokenworth-listener"),
     )
 
     @app.command("/tokenworth")
