@@ -37,12 +37,20 @@ def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
         scheduler.shutdown(wait=False)
 
 
+def _stop(*_: object) -> None:
+    """SIGTERM ends the server loop like Ctrl-C, so the scheduler shuts down cleanly."""
+    raise SystemExit(0)
+
+
 def _link_slack_users(runtime: Runtime) -> None:
-    """Warm the Slack user cache (users.lookupByEmail) without delaying start-up."""
+    """Warm the Slack user cache (users.lookupByEmail) without delaying start-up; never fatal."""
     from bot.slack.client import web_client
     from bot.slack.identity import link_people
 
-    log.info("linked %d people to their Slack users", link_people(runtime, web_client(runtime.settings)))
+    try:
+        log.info("linked %d people to their Slack users", link_people(runtime, web_client(runtime.settings)))
+    except Exception as exc:  # noqa: BLE001 - a cache warm-up; commands look people up on demand anyway
+        log.warning("could not link people to Slack users yet: %s", exc)
 
 
 def _posters(runtime: Runtime) -> dict[str, Poster]:
@@ -80,7 +88,7 @@ def _serve_http(runtime: Runtime, host: str, port: int) -> None:
     workers = worker_pool(runtime) if runtime.settings.slack_bot_token else None
     app = slack_app(runtime, require_signing_secret=True, workers=workers) if workers else None
     server = http_server(runtime, app, host, port)
-    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    signal.signal(signal.SIGTERM, _stop)
     log.info("listening on http://%s:%s (/slack/events, /webhooks/github, /healthz)", host, server.effective_port)
     server.run()
 

@@ -245,3 +245,13 @@ def test_answers_computed_in_a_worker_process_are_the_same(runtime: Runtime, sla
         assert "Cara Chen · week 2026-W47" in wait_reply(slack, "pool")["text"]
     here = answer(runtime, "cara@acme.test", f"me {WEEK}")
     assert there.text == here.text and there.kind == "me"
+
+
+def test_linking_people_survives_an_unreachable_slack(runtime: Runtime) -> None:
+    from slack_sdk import WebClient
+
+    from bot.slack.identity import link_people
+    from tests.pg import free_port
+
+    unreachable = WebClient(token=TOKEN, base_url=f"http://127.0.0.1:{free_port()}/api/")
+    assert link_people(runtime, unreachable) == 0

@@ -47,6 +47,9 @@ def link_people(runtime: Runtime, client: WebClient) -> int:
             user = client.users_lookupByEmail(email=person.email)["user"]
         except SlackApiError:
             continue  # not in this workspace
+        except (SlackClientError, OSError) as exc:
+            log.warning("Slack unreachable while linking people: %s", exc)
+            break
         _remember(runtime, person.email, str(user["id"]))
         linked += 1
     return linked
