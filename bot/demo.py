@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bot.errors import UsageError
+from bot.demo_feeds import write_more_tools
 from bot.prices import PriceTable, Tokens
 from bot.weeks import Week, last_full_week
 
@@ -75,6 +76,7 @@ def write_demo_org(spec: DemoSpec, out: Path) -> str:
         records.append(_ci_record(day, rng, prices))
         page = {"data": records, "has_more": False, "next_page": None}
         (feeds / f"{day}.json").write_text(json.dumps(page, indent=1), encoding="utf-8")
+    write_more_tools(people, days, rng, prices, out / "feeds")
     pulls = _pulls(people, days, rng)
     (out / "feeds" / "github_pulls.json").write_text(json.dumps(pulls, indent=1), encoding="utf-8")
     (out / "tokenworth.yml").write_text(yaml.safe_dump(_config(people), sort_keys=False), encoding="utf-8")

@@ -101,7 +101,7 @@ def test_demo_data_is_deterministic(tmp_path: Path) -> None:
                             "--out", str(tmp_path / name), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert len(files_a) == 16  # config, pulls, 14 days of Claude Code
+    assert len(files_a) == 19  # config, pulls, Cursor, gateway log, Copilot seats, 14 days of Claude Code
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a)
     assert tokenworth("demo-data", "--people", "3", "--out", str(tmp_path / "c"), cwd=tmp_path).returncode == 2
 
