@@ -38,3 +38,9 @@ def test_config_prices_extend_and_override() -> None:
     table = PriceTable.builtin({"house-model": override, "gpt-5": PriceConfig(provider="openai", tier="standard", input=2, output=20)})
     assert table.cost("house-model-latest", Tokens(input=1_000_000, output=1_000_000)) == pytest.approx(3)
     assert table.cost("gpt-5-2025-08-07", Tokens(output=1_000_000)) == pytest.approx(20)
+
+
+def test_cursor_thinking_model_names_price_as_their_base_model() -> None:
+    table = PriceTable.builtin()
+    assert table.canonical("claude-4.6-opus-high-thinking") == "claude-opus-4-6"
+    assert table.tier("claude-4.6-sonnet-thinking") == "standard"
