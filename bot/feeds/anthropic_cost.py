@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.feeds.base import BilledRow, Record, Rejection, describe, json_list
+from bot.feeds.base import (
+    BilledRow, Record, Rejection, bucket_records, json_list, reason,
+)
 from bot.prices import normalise_model
 from bot.weeks import to_utc
 
@@ -65,17 +67,10 @@ def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection
         if bucket.starting_at.tzinfo is None:
             raise ValueError(f"starting_at: expected a UTC timestamp (got {bucket.starting_at.isoformat()})")
     except (ValidationError, ValueError) as exc:
-        yield Rejection(where, describe(exc) if isinstance(exc, ValidationError) else str(exc))
+        yield Rejection(where, reason(exc))
         return
     day = to_utc(bucket.starting_at).date()
-    for index, result in enumerate(bucket.results):
-        spot = f"{where}.results[{index}]"
-        try:
-            yield Record(spot, (_row(_Result.model_validate(result), day, seen),))
-        except ValidationError as exc:
-            yield Rejection(spot, describe(exc))
-        except ValueError as exc:
-            yield Rejection(spot, str(exc))
+    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),))
 
 
 def _row(result: _Result, day: date, seen: set[str]) -> BilledRow:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import FeedError
 from bot.feeds.base import (
-    ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, Window, describe, load_json,
+    ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, Window, bucket_records, load_json, reason,
 )
 from bot.prices import normalise_model
 from bot.weeks import to_utc
@@ -98,21 +98,9 @@ def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection
         bucket = _Bucket.model_validate(raw)
         day = _day(bucket.starting_at, bucket.ending_at)
     except (ValidationError, ValueError) as exc:
-        yield Rejection(where, describe(exc) if isinstance(exc, ValidationError) else str(exc))
+        yield Rejection(where, reason(exc))
         return
-    records: list[Record] = []
-    rejections: list[Rejection] = []
-    for index, result in enumerate(bucket.results):
-        spot = f"{where}.results[{index}]"
-        try:
-            records.append(Record(spot, _rows(_Result.model_validate(result), day, seen)))
-        except (ValidationError, ValueError) as exc:
-            rejections.append(Rejection(spot, describe(exc) if isinstance(exc, ValidationError) else str(exc)))
-    window = None if rejections else Window(SOURCE, day)
-    if not bucket.results:
-        records.append(Record(where, (), window))
-    yield from (Record(r.location, r.rows, window) for r in records)
-    yield from rejections
+    yield from bucket_records(where, bucket.results, lambda result: _rows(_Result.model_validate(result), day, seen), Window(SOURCE, day))
 
 
 def _day(start: datetime, end: datetime | None) -> date:

@@ -7,7 +7,7 @@ upserts and attribution live once, in bot.ingest.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -181,3 +181,31 @@ def json_list(path: Path, key: str, what: str) -> list[Any]:
     if not isinstance(items, list):
         raise FeedError(f"{path}: expected {what} with a {key} list")
     return items
+
+
+def reason(exc: Exception) -> str:
+    """Why a record was rejected: pydantic's field-by-field account, or the message of our own check."""
+    return describe(exc) if isinstance(exc, ValidationError) else str(exc)
+
+
+def bucket_records(
+    where: str, results: list[Any], build: Callable[[Any], tuple[Row, ...]], window: Window | None = None,
+) -> Iterator[Record | Rejection]:
+    """One Record per result of a daily report bucket, or a Rejection for a bad one.
+
+    With `window`, a bucket read without any rejection is complete: its records carry the window, so
+    rows of that day the vendor no longer reports are dropped; an empty bucket still carries it.
+    """
+    records: list[Record] = []
+    rejections: list[Rejection] = []
+    for index, result in enumerate(results):
+        spot = f"{where}.results[{index}]"
+        try:
+            records.append(Record(spot, build(result)))
+        except (ValidationError, ValueError) as exc:
+            rejections.append(Rejection(spot, reason(exc)))
+    complete = window if window is not None and not rejections else None
+    if not results and complete is not None:
+        records.append(Record(where, ()))
+    yield from (Record(r.location, r.rows, complete) for r in records)
+    yield from rejections

@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.feeds.base import BilledRow, Record, Rejection, describe, json_list
+from bot.feeds.base import (
+    BilledRow, Record, Rejection, bucket_records, describe, json_list,
+)
 from bot.prices import normalise_model
 
 SOURCE = "openai_costs"
@@ -58,14 +60,7 @@ def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection
         yield Rejection(where, describe(exc))
         return
     day = datetime.fromtimestamp(bucket.start_time, timezone.utc).date()
-    for index, result in enumerate(bucket.results):
-        spot = f"{where}.results[{index}]"
-        try:
-            yield Record(spot, (_row(_Result.model_validate(result), day, seen),))
-        except ValidationError as exc:
-            yield Rejection(spot, describe(exc))
-        except ValueError as exc:
-            yield Rejection(spot, str(exc))
+    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),))
 
 
 def _row(result: _Result, day: date, seen: set[str]) -> BilledRow:

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.feeds.base import IdentityRef, Record, Rejection, UsageRow, Window, describe, json_list
+from bot.feeds.base import (
+    IdentityRef, Record, Rejection, UsageRow, Window, bucket_records, json_list, reason,
+)
 from bot.prices import normalise_model
 
 SOURCE = "openai_usage"
@@ -67,21 +69,9 @@ def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection
         bucket = _Bucket.model_validate(raw)
         day = _day(bucket)
     except (ValidationError, ValueError) as exc:
-        yield Rejection(where, describe(exc) if isinstance(exc, ValidationError) else str(exc))
+        yield Rejection(where, reason(exc))
         return
-    records: list[Record] = []
-    rejections: list[Rejection] = []
-    for index, result in enumerate(bucket.results):
-        spot = f"{where}.results[{index}]"
-        try:
-            records.append(Record(spot, (_row(_Result.model_validate(result), day, seen),)))
-        except (ValidationError, ValueError) as exc:
-            rejections.append(Rejection(spot, describe(exc) if isinstance(exc, ValidationError) else str(exc)))
-    window = None if rejections else Window(SOURCE, day)
-    if not bucket.results:
-        records.append(Record(where, (), window))
-    yield from (Record(r.location, r.rows, window) for r in records)
-    yield from rejections
+    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),), Window(SOURCE, day))
 
 
 def _day(bucket: _Bucket) -> date:
