@@ -248,7 +248,7 @@ def test_usage_csv_rows_become_usage_with_a_key_per_day_identity_provider_model_
     ({"input_tokens": "-5"}, "input_tokens: must not be negative"),
     ({"output_tokens": "1.5"}, "output_tokens: expected a whole number"),
     ({"requests": "3e2"}, "requests: expected a whole number"),
-    ({"cache_read_tokens": "99999999999999999999"}, "cache_read_tokens: more than 2147483647"),
+    ({"cache_read_tokens": "99999999999999999999"}, "cache_read_tokens: more than 9223372036854775807"),
     ({"email": "", "identity": "myspace:ana"}, "identity: unknown kind 'myspace'"),
     ({"email": "", "identity": "github:"}, "identity: 'github:' has no value"),
     ({"email": "", "identity": ""}, "identity: missing"),

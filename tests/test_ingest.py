@@ -117,3 +117,13 @@ def test_feeds_use_the_orgs_jira_settings(engine: Engine, acme_config) -> None:
             and i["fields"].get("resolutiondate") and i["fields"].get("assignee")]
     assert len(quantities()) == len(done) > 0  # nothing excluded
     assert set(quantities()) == {1.0}  # the configured (absent) points field: every ticket counts 1
+
+
+def test_token_counts_beyond_32_bits_are_stored(engine: Engine, tmp_path: Path) -> None:
+    page = json.loads((CLAUDE_CODE / "2026-11-17.json").read_text())
+    page["data"][0]["model_breakdown"][0]["tokens"]["cache_read"] = 5_000_000_000  # a busy day on a big org
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(page))
+    assert ingest_file(engine, big).rejected == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT max(cache_read_tokens) FROM usage")).scalar_one() == 5_000_000_000

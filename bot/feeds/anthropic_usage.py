@@ -33,7 +33,7 @@ DIMENSIONS = (
 
 
 # A token count as stored: the usage columns are 32-bit integers on PostgreSQL.
-Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # the usage columns are 64-bit integers
 
 
 class _Lenient(BaseModel):

@@ -24,7 +24,7 @@ DIMENSIONS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_
 
 
 # A token count as stored: the usage columns are 32-bit integers on PostgreSQL.
-Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # the usage columns are 64-bit integers
 
 
 class _Lenient(BaseModel):

@@ -25,7 +25,7 @@ IDENTITY_KINDS = (
 )
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _COUNT = re.compile(r"^[0-9]+$")
-MAX_COUNT = 2**31 - 1  # the usage columns are 32-bit integers on PostgreSQL
+MAX_COUNT = 2**63 - 1  # the usage columns are 64-bit integers
 
 
 class UsageCsvFeed:
