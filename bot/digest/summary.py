@@ -7,7 +7,7 @@ from bot.digest.format import change, money, points, ratio, share, tool_name
 
 EXPLAINER = (
     "Outcomes per dollar, not tokens burned. Spend is the list-price value of AI usage; "
-    "outcome points come from merged PRs (reverts subtract). Nobody is ranked."
+    "outcome points come from merged PRs and closed tickets (reverts subtract). Nobody is ranked."
 )
 
 
