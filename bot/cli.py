@@ -110,6 +110,25 @@ def me(runtime: Runtime, email: str, week_text: str, as_json: bool) -> None:
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else me_text(report))
 
 
+@cli.command()
+@click.option("--week", "week_text", required=True, metavar="YYYY-Www", help="ISO week, for example 2026-W47.")
+@click.option("--json", "as_json", is_flag=True, help="Print the lines as JSON.")
+@common
+def reconcile(runtime: Runtime, week_text: str, as_json: bool) -> None:
+    """List-price AI spend against what each vendor billed, per provider, for FinOps."""
+    from bot.reconcile import reconcile as reconcile_week
+    from bot.reconcile import reconcile_lines
+
+    config = runtime.config
+    with session_scope(runtime.engine) as session:
+        lines = reconcile_week(session, config, runtime.prices, Week.parse(week_text))
+    if as_json:
+        click.echo(json.dumps([line.as_json() for line in lines], indent=2))
+    else:
+        for text in reconcile_lines(lines) or ["No usage or billing this week."]:
+            click.echo(text)
+
+
 @cli.group()
 def digest() -> None:
     """The weekly team digest."""

@@ -196,3 +196,13 @@ def identity_listing(session: Session) -> list[tuple[str, str, str | None, str |
         .order_by(p.email.is_(None), p.email, i.kind, i.value)
     )
     return [tuple(row) for row in session.execute(query)]
+
+
+def billed_by_provider(session: Session, start: date, end: date) -> dict[tuple[str, str], float]:
+    """Billed money per (provider, ledger source) on days in [start, end)."""
+    b = Billed.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(b.provider, b.source, func.sum(b.amount_usd))
+        .where(b.day >= start, b.day < end).group_by(b.provider, b.source)
+    )
+    return {(provider, source): float(total) for provider, source, total in session.execute(query)}

@@ -191,7 +191,8 @@ def test_reingesting_both_pages_changes_nothing(engine: Engine) -> None:
     first = [ingest_file(engine, USAGE), ingest_file(engine, USAGE_PAGE2)]
     assert [(r.source, r.rejected, r.unusable) for r in first] == [("anthropic_usage", 0, False)] * 2
     before = usage_rows(engine)
-    assert len(before) == sum(1 for _ in raw_results(USAGE, USAGE_PAGE2))
+    searched = sum(1 for _, r in raw_results(USAGE, USAGE_PAGE2) if (r.get("server_tool_use") or {}).get("web_search_requests"))
+    assert len(before) == sum(1 for _ in raw_results(USAGE, USAGE_PAGE2)) + searched  # web searches are rows of their own
     again = [ingest_file(engine, USAGE), ingest_file(engine, USAGE_PAGE2)]
     assert [r.stored for r in again] == [0, 0] and usage_rows(engine) == before
 

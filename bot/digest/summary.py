@@ -26,7 +26,7 @@ def headline(digest: Digest) -> list[tuple[str, str, str]]:
 
 def money_lines(digest: Digest) -> list[str]:
     cur = digest.current
-    tiers = ", ".join(f"{tier} {money(v)}" for tier, v in sorted(cur.spend_by_tier.items(), key=lambda kv: -kv[1]))
+    tiers = ", ".join(f"{'other' if tier == 'unknown' else tier} {money(v)}" for tier, v in sorted(cur.spend_by_tier.items(), key=lambda kv: -kv[1]))
     tools = ", ".join(f"{tool_name(tool)} {money(v)}" for tool, v in sorted(digest.spend_by_tool.items(), key=lambda kv: -kv[1]))
     lines = [
         f"By model tier: {tiers or 'no spend'}",

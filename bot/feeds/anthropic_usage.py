@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,6 +113,10 @@ def _day(start: datetime, end: datetime | None) -> date:
     return start.date()
 
 
+WEB_SEARCH = "web-search"
+WEB_SEARCH_USD = 10 / 1000  # Anthropic's list price: $10 per 1,000 searches
+
+
 def _rows(result: _Result, day: date, seen: set[str]) -> tuple[Row, ...]:
     identity = _identity(result)
     key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
@@ -130,7 +135,10 @@ def _rows(result: _Result, day: date, seen: set[str]) -> tuple[Row, ...]:
     )
     searches = result.server_tool_use.web_search_requests if result.server_tool_use else 0
     if searches > 0:
-        return usage, ActivityRow(SOURCE, key, identity, day, "web_searches", searches)
+        search = replace(usage, record_key=f"{key}|web_search", model=WEB_SEARCH, input_tokens=0, output_tokens=0,
+                         cache_read_tokens=0, cache_write_tokens=0, cache_write_1h_tokens=0, requests=searches,
+                         cost_usd=searches * WEB_SEARCH_USD)
+        return usage, search, ActivityRow(SOURCE, key, identity, day, "web_searches", searches)
     return (usage,)
 
 
