@@ -40,7 +40,7 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120})
 @click.version_option(__version__, prog_name="tokenworth")
 def cli() -> None:
     """tokenworth: outcome-weighted AI usage digests instead of token leaderboards."""
