@@ -10,9 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.feeds.base import (
-    BilledRow, Record, Rejection, bucket_records, json_list, reason,
-)
+from bot.feeds.base import BilledRow, Record, Rejection, bucket_records, reason, report_buckets
 from bot.prices import normalise_model
 from bot.weeks import to_utc
 
@@ -55,10 +53,7 @@ class AnthropicCostFeed:
         )
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        data = json_list(path, "data", "an Anthropic cost report page")
-        seen: set[str] = set()
-        for index, raw in enumerate(data):
-            yield from _bucket(f"data[{index}]", raw, seen)
+        yield from report_buckets(path, "an Anthropic cost report page", _bucket)
 
 
 def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:

@@ -17,9 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import FeedError
 from bot.feeds.base import (
-    ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, Window, bucket_records, load_json, reason,
+    ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, Window, bucket_records, reason, report_buckets,
 )
 from bot.prices import normalise_model
 from bot.weeks import to_utc
@@ -81,17 +80,7 @@ class AnthropicUsageFeed:
         return bool(_SIGNATURE.search(head)) and '"starting_at"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        buckets = _data(load_json(path), path)
-        seen: set[str] = set()
-        for index, raw in enumerate(buckets):
-            yield from _bucket(f"data[{index}]", raw, seen)
-
-
-def _data(document: Any, path: Path) -> list[Any]:
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, list):
-        raise FeedError(f"{path}: expected an Anthropic usage report page with a data list")
-    return data
+        yield from report_buckets(path, "an Anthropic usage report page", _bucket)
 
 
 def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:

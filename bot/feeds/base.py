@@ -188,6 +188,15 @@ def reason(exc: Exception) -> str:
     return describe(exc) if isinstance(exc, ValidationError) else str(exc)
 
 
+def report_buckets(
+    path: Path, what: str, read_bucket: Callable[[str, Any, set[str]], Iterator[Record | Rejection]],
+) -> Iterator[Record | Rejection]:
+    """Every bucket of a daily report page (`data[i]`), sharing one set of keys seen in the file."""
+    seen: set[str] = set()
+    for index, raw in enumerate(json_list(path, "data", what)):
+        yield from read_bucket(f"data[{index}]", raw, seen)
+
+
 def bucket_records(
     where: str, results: list[Any], build: Callable[[Any], tuple[Row, ...]], window: Window | None = None,
 ) -> Iterator[Record | Rejection]:

@@ -10,9 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.feeds.base import (
-    BilledRow, Record, Rejection, bucket_records, describe, json_list,
-)
+from bot.feeds.base import BilledRow, Record, Rejection, bucket_records, reason, report_buckets
 from bot.prices import normalise_model
 
 SOURCE = "openai_costs"
@@ -47,17 +45,14 @@ class OpenAICostsFeed:
         return '"organization.costs.result"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        data = json_list(path, "data", "an OpenAI costs page")
-        seen: set[str] = set()
-        for index, raw in enumerate(data):
-            yield from _bucket(f"data[{index}]", raw, seen)
+        yield from report_buckets(path, "an OpenAI costs page", _bucket)
 
 
 def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
     except ValidationError as exc:
-        yield Rejection(where, describe(exc))
+        yield Rejection(where, reason(exc))
         return
     day = datetime.fromtimestamp(bucket.start_time, timezone.utc).date()
     yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),))

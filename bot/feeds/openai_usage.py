@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.feeds.base import (
-    IdentityRef, Record, Rejection, UsageRow, Window, bucket_records, json_list, reason,
+    IdentityRef, Record, Rejection, UsageRow, Window, bucket_records, reason, report_buckets,
 )
 from bot.prices import normalise_model
 
@@ -58,10 +58,7 @@ class OpenAIUsageFeed:
         return '"organization.usage.completions.result"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        data = json_list(path, "data", "an OpenAI usage page")
-        seen: set[str] = set()
-        for index, raw in enumerate(data):
-            yield from _bucket(f"data[{index}]", raw, seen)
+        yield from report_buckets(path, "an OpenAI usage page", _bucket)
 
 
 def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
