@@ -19,9 +19,10 @@ demo: $(STAMP)
 	$(BIN)/tokenworth demo --out out --data demo-data --db sqlite:///./tokenworth-demo.db
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 	$(BIN)/mypy
 	$(BIN)/ruff check bot storage tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -18,7 +18,7 @@ from bench.measure import peak_rss_mb, percentile
 
 
 def ingest(path: str, db: str) -> dict[str, Any]:
-    from bot.ingest import ingest_file
+    from bot.ingest.files import ingest_file
     from storage.engine import make_engine
     from storage.migrate import upgrade
 
@@ -54,10 +54,10 @@ def duckdb(path: str) -> dict[str, Any]:
 
 
 def me(db: str, config_path: str, samples: str, weeks: str) -> dict[str, Any]:
-    from bot.config import load_config
-    from bot.me import me_report
-    from bot.prices import PriceTable
-    from bot.weeks import Week
+    from bot.config.org import load_config
+    from bot.answers.me import me_report
+    from bot.core.prices import PriceTable
+    from bot.core.weeks import Week
     from storage.engine import make_engine, session_scope
 
     config = load_config(config_path)
@@ -79,11 +79,11 @@ def me(db: str, config_path: str, samples: str, weeks: str) -> dict[str, Any]:
 
 
 def digest(db: str, config_path: str, week_text: str) -> dict[str, Any]:
-    from bot.config import load_config
+    from bot.config.org import load_config
     from bot.digest.build import load_digest
     from bot.digest.charts import charts_for
-    from bot.prices import PriceTable
-    from bot.weeks import Week
+    from bot.core.prices import PriceTable
+    from bot.core.weeks import Week
     from storage.engine import make_engine, session_scope
 
     config = load_config(config_path)
@@ -105,18 +105,18 @@ def digest(db: str, config_path: str, week_text: str) -> dict[str, Any]:
 
 def serve(db: str, config_path: str, slack_api_url: str, secret: str, token: str) -> None:
     """The production HTTP server (waitress + the Bolt app) until stdin closes; prints its port first."""
-    from bot.config import load_config
+    from bot.config.org import load_config
     from bot.runtime import Runtime
-    from bot.serve import slack_app
-    from bot.server import http_server
-    from bot.settings import Settings
+    from bot.serve.run import slack_app
+    from bot.slack.http import http_server
+    from bot.config.settings import Settings
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue is what 20 clients are meant to cause
     settings = Settings(slack_bot_token=token, slack_api_url=slack_api_url, slack_signing_secret=secret)  # type: ignore[arg-type]
     runtime = Runtime(settings, f"sqlite:///{db}", config_path)
     runtime.__dict__["config"] = load_config(config_path)  # the directory is in the database already
     runtime.prices  # noqa: B018 - built before the first request, as `serve` does
-    from bot.workers import worker_pool
+    from bot.slack.workers import worker_pool
 
     workers = worker_pool(runtime)  # as `serve --http` does
     server = http_server(runtime, slack_app(runtime, require_signing_secret=True, workers=workers), "127.0.0.1", 0)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import CC_MODELS, _mix, person_email
-from bot.config import load_config
-from bot.directory import sync_directory
-from bot.weeks import Week
+from bot.config.org import load_config
+from bot.people.directory import sync_directory
+from bot.core.weeks import Week
 from storage.engine import make_engine
 from storage.migrate import upgrade
 

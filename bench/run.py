@@ -105,7 +105,7 @@ def history(scale: Scale, data: Path) -> tuple[Path, Path, list[str]]:
     config = org_config(data / f"org-{scale.people}.yml", scale.people, scale.team_size)
     db = build_history(data / f"history-{scale.people}x{scale.history_days}.db", config, scale.people,
                        scale.history_days, LAST_DAY)
-    from bot.weeks import Week
+    from bot.core.weeks import Week
     from storage import make_engine, upgrade
 
     engine = make_engine(f"sqlite:///{db}")

@@ -12,14 +12,14 @@ from typing import Any
 import click
 
 from bot import __version__
-from bot.config import OrgConfig
+from bot.config.org import OrgConfig
 from bot.errors import ConfigError, TokenworthError
-from bot.ingest import ingest_paths
-from bot.me import me_report
-from bot.render_me import me_text
+from bot.ingest.files import ingest_paths
+from bot.answers.me import me_report
+from bot.answers.text import me_text
 from bot.runtime import Runtime
-from bot.settings import load_settings
-from bot.weeks import Week
+from bot.config.settings import load_settings
+from bot.core.weeks import Week
 from storage.engine import session_scope
 
 
@@ -71,7 +71,7 @@ def ingest(runtime: Runtime, paths: tuple[Path, ...], source: str | None, as_jso
 @common
 def ingest_errors(runtime: Runtime, limit: int) -> None:
     """List rejected feed records with their location and reason, newest first."""
-    from storage.queries import recent_rejections
+    from bot.reads.queries import recent_rejections
 
     with session_scope(runtime.engine) as session:
         rows = recent_rejections(session, limit)
@@ -87,7 +87,7 @@ def ingest_errors(runtime: Runtime, limit: int) -> None:
 @common
 def identities(runtime: Runtime, unmapped: bool, days: int) -> None:
     """Feed identities and who they belong to (config alias, or learned from a feed record)."""
-    from bot.identities import identity_lines, unmapped_lines
+    from bot.people.identities import identity_lines, unmapped_lines
 
     runtime.config  # noqa: B018 - identities follow the config
     with session_scope(runtime.engine) as session:
@@ -116,8 +116,8 @@ def me(runtime: Runtime, email: str, week_text: str, as_json: bool) -> None:
 @common
 def reconcile(runtime: Runtime, week_text: str, as_json: bool) -> None:
     """List-price AI spend against what each vendor billed, per provider, for FinOps."""
-    from bot.reconcile import reconcile as reconcile_week
-    from bot.reconcile import reconcile_lines
+    from bot.finops.reconcile import reconcile as reconcile_week
+    from bot.finops.reconcile import reconcile_lines
 
     config = runtime.config
     with session_scope(runtime.engine) as session:
@@ -142,7 +142,7 @@ def digest() -> None:
 @common
 def preview(runtime: Runtime, team: str, week_text: str, out: Path, as_json: bool) -> None:
     """Render a team's digest (Block Kit JSON, PNG charts, text) without posting it."""
-    from bot.digest.preview import write_preview
+    from bot.slack.preview import write_preview
 
     digest = write_preview(runtime, team, Week.parse(week_text), out)
     if as_json:
@@ -184,7 +184,7 @@ def send(runtime: Runtime, week_text: str | None, team: str | None, force: bool)
 @common
 def status(runtime: Runtime) -> None:
     """Each team's latest digests: state, message link, and what needs attention."""
-    from bot.delivery import statuses
+    from bot.digest.ledger import statuses
 
     rows = statuses(runtime.engine)
     if not rows:
@@ -206,7 +206,7 @@ def status(runtime: Runtime) -> None:
 @common
 def serve(runtime: Runtime, mode: str | None, host: str, port: int) -> None:
     """Run the bot: slash commands, App Home, webhooks, and the weekly digest and daily pull schedule."""
-    from bot.serve import serve_forever
+    from bot.serve.run import serve_forever
 
     serve_forever(runtime, mode or "socket", host, port)
 
@@ -219,7 +219,7 @@ def serve(runtime: Runtime, mode: str | None, host: str, port: int) -> None:
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Directory to write into.")
 def demo_data(people: int, weeks: int, seed: int, end_week: str | None, out: Path) -> None:
     """Generate a deterministic demo org in the vendors' own file formats."""
-    from bot.demo import DemoSpec, write_demo_org
+    from bot.demo.run import DemoSpec, write_demo_org
 
     try:
         spec = DemoSpec(people=people, weeks=weeks, seed=seed, end_week=Week.parse(end_week) if end_week else None)
@@ -237,7 +237,7 @@ def demo_data(people: int, weeks: int, seed: int, end_week: str | None, out: Pat
 @common
 def demo_command(runtime: Runtime, out: Path, data: Path) -> None:
     """Run the main job on a generated org: generate, ingest, preview every digest, answer one `me`."""
-    from bot.demo import run_demo
+    from bot.demo.run import run_demo
 
     run_demo(runtime, out, data, echo=click.echo)
 
@@ -251,7 +251,7 @@ def demo_command(runtime: Runtime, out: Path, data: Path) -> None:
 @common
 def pull_command(runtime: Runtime, source: str, since: Any, until: Any, repo: str | None, as_json: bool) -> None:
     """Pull a vendor API (anthropic, openai, cursor, litellm, github-copilot, github; `anthropic:usage` picks one feed)."""
-    from bot.pull import pull
+    from bot.ingest.pull import pull
 
     results = pull(runtime.engine, runtime.settings, source, since=since.date() if since else None,
                    until=until.date() if until else None, repo=repo)
@@ -288,7 +288,7 @@ def people() -> None:
 @common
 def people_import(runtime: Runtime, csv_path: Path) -> None:
     """Add or update people and their feed identities in the config's people: from a CSV."""
-    from bot.people_import import import_into_config
+    from bot.people.csv_import import import_into_config
 
     summary = import_into_config(csv_path, runtime.config_path)
     click.echo(f"{csv_path}: {summary.people} people ({summary.added} added, {summary.updated} updated) "
@@ -306,7 +306,7 @@ def teams() -> None:
 @common
 def teams_package(runtime: Runtime, out: Path) -> None:
     """Build the Teams app package (manifest and icons) to upload in Teams."""
-    from bot.teams.package import build_package
+    from bot.msteams.package import build_package
 
     path = build_package(runtime.settings, out)
     click.echo(f"Wrote {path}: in Teams, Apps > Manage your apps > Upload an app, then add it to each team.")

@@ -7,10 +7,10 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from bot.config import OrgConfig, load_config
-from bot.directory import sync_directory
-from bot.prices import PriceTable
-from bot.settings import Settings
+from bot.config.org import OrgConfig, load_config
+from bot.people.directory import sync_directory
+from bot.core.prices import PriceTable
+from bot.config.settings import Settings
 from storage import make_engine, upgrade
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from bot.config import OrgConfig, load_config
-from bot.directory import sync_directory
-from bot.prices import PriceTable
+from bot.config.org import OrgConfig, load_config
+from bot.people.directory import sync_directory
+from bot.core.prices import PriceTable
 from storage import make_engine, upgrade
 from tests.pg import PostgresServer, find_postgres_bin
 

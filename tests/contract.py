@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bot.feeds import FEEDS, detect
-from bot.feeds.base import Record, Rejection
-from bot.ingest import ingest_file
+from bot.ingest.feeds import FEEDS, detect
+from bot.ingest.feeds.base import Record, Rejection
+from bot.ingest.files import ingest_file
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.settings import DOCUMENTED, Settings, load_settings
-from bot.weeks import to_utc
+from bot.config.settings import DOCUMENTED, Settings, load_settings
+from bot.core.weeks import to_utc
 from storage.models import Activity, Billed, Identity, Outcome, Seat, Usage
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import load_config, parse_config
+from bot.config.org import load_config, parse_config
 from bot.errors import ConfigError
 from tests.conftest import EXAMPLE_CONFIG
 

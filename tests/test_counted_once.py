@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from bot.config import OrgConfig
+from bot.config.org import OrgConfig
 from bot.digest.build import unattributed_spend
-from bot.directory import sync_directory
-from bot.ingest import ingest_paths
-from bot.me import me_report
-from bot.prices import PriceTable, Tokens, normalise_model
-from bot.weeks import Week
+from bot.people.directory import sync_directory
+from bot.ingest.files import ingest_paths
+from bot.answers.me import me_report
+from bot.core.prices import PriceTable, Tokens, normalise_model
+from bot.core.weeks import Week
 from storage import make_engine, upgrade
 from storage.engine import session_scope
 from storage.models import Usage

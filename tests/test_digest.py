@@ -9,17 +9,17 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine
 
-from bot.config import load_config
-from bot.demo import DemoSpec, write_demo_org
-from bot.digest.blocks import digest_blocks
+from bot.config.org import load_config
+from bot.demo.run import DemoSpec, write_demo_org
+from bot.slack.blocks import digest_blocks
 from bot.digest.build import load_digest
-from bot.digest.preview import write_preview
+from bot.slack.preview import write_preview
 from bot.digest.text import digest_text
-from bot.ingest import ingest_paths
-from bot.me import me_report
+from bot.ingest.files import ingest_paths
+from bot.answers.me import me_report
 from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.weeks import Week
+from bot.config.settings import Settings
+from bot.core.weeks import Week
 from storage.engine import session_scope
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 

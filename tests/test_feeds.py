@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot.errors import FeedError
-from bot.feeds import FEEDS, detect
-from bot.feeds.base import ActivityRow, OutcomeRow, Record, Rejection, UsageRow
-from bot.feeds.github_pulls import parse_pulls
+from bot.ingest.feeds import FEEDS, detect
+from bot.ingest.feeds.base import ActivityRow, OutcomeRow, Record, Rejection, UsageRow
+from bot.ingest.feeds.github_pulls import parse_pulls
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 

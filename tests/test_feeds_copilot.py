@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.errors import FeedError
-from bot.feeds import FEEDS
-from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, SeatRow, UsageRow
-from bot.ingest import ingest_file
+from bot.ingest.feeds import FEEDS
+from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, SeatRow, UsageRow
+from bot.ingest.files import ingest_file
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.feeds import FEEDS
-from bot.feeds.base import ActivityRow, IdentityRef, Record, Rejection, UsageRow
-from bot.ingest import ingest_file
+from bot.ingest.feeds import FEEDS
+from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, UsageRow
+from bot.ingest.files import ingest_file
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 

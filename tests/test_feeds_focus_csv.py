@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from bot.errors import FeedError
-from bot.feeds import FEEDS, detect
-from bot.feeds.base import BilledRow, IdentityRef, Record, Rejection, UsageRow
-from bot.ingest import HEAD_CHARS, ingest_file
-from bot.prices import normalise_model
+from bot.ingest.feeds import FEEDS, detect
+from bot.ingest.feeds.base import BilledRow, IdentityRef, Record, Rejection, UsageRow
+from bot.ingest.files import HEAD_CHARS, ingest_file
+from bot.core.prices import normalise_model
 from storage.models import Billed, Usage
 from tests.conftest import FIXTURES, ROOT
 from tests.contract import FeedCase, check_contract

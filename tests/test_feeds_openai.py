@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.feeds import FEEDS
-from bot.feeds.base import BilledRow, Record, Rejection, UsageRow, Window
-from bot.feeds.openai_costs import line_item_model
-from bot.ingest import ingest_file
-from bot.prices import normalise_model
+from bot.ingest.feeds import FEEDS
+from bot.ingest.feeds.base import BilledRow, Record, Rejection, UsageRow, Window
+from bot.ingest.feeds.openai_costs import line_item_model
+from bot.ingest.files import ingest_file
+from bot.core.prices import normalise_model
 from storage.models import Usage
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract

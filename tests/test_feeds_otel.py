@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.feeds import FEEDS
-from bot.feeds._jsonl import utc_day_of_ns
-from bot.feeds.base import ActivityRow, IdentityLink, IdentityRef, Record, Rejection, UsageRow
-from bot.ingest import ingest_file
-from bot.prices import normalise_model
+from bot.ingest.feeds import FEEDS
+from bot.ingest.feeds._jsonl import utc_day_of_ns
+from bot.ingest.feeds.base import ActivityRow, IdentityLink, IdentityRef, Record, Rejection, UsageRow
+from bot.ingest.files import ingest_file
+from bot.core.prices import normalise_model
 from storage.models import Activity, Usage
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract

@@ -17,17 +17,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from bot.config import OrgConfig
+from bot.config.org import OrgConfig
 from bot.errors import FeedError
-from bot.feeds import FEEDS
-from bot.feeds.base import OutcomeRow, Record, Rejection
-from bot.feeds.jira import jira_outcomes
-from bot.feeds.linear import linear_outcomes
-from bot.feeds.outcomes_csv import parse_outcomes_csv
-from bot.ingest import ingest_file
-from bot.me import me_report
-from bot.prices import PriceTable
-from bot.weeks import Week
+from bot.ingest.feeds import FEEDS
+from bot.ingest.feeds.base import OutcomeRow, Record, Rejection
+from bot.ingest.feeds.jira import jira_outcomes
+from bot.ingest.feeds.linear import linear_outcomes
+from bot.ingest.feeds.outcomes_csv import parse_outcomes_csv
+from bot.ingest.files import ingest_file
+from bot.answers.me import me_report
+from bot.core.prices import PriceTable
+from bot.core.weeks import Week
 from storage.engine import session_scope
 from storage.models import Identity, Outcome, Person
 from tests.conftest import FIXTURES, ROOT

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
-from bot.ingest import ingest_file, ingest_paths
+from bot.ingest.files import ingest_file, ingest_paths
 from storage.models import Activity, Identity, IngestRun, Outcome, RejectedRecord, Usage
 from tests.conftest import FIXTURES
 
@@ -100,7 +100,7 @@ def test_unusable_file_is_reported_and_stores_nothing(engine: Engine, tmp_path: 
 def test_feeds_use_the_orgs_jira_settings(engine: Engine, acme_config) -> None:
     from sqlalchemy import select as sa_select
 
-    from bot.config import parse_config
+    from bot.config.org import parse_config
 
     def quantities() -> list[float]:
         with engine.connect() as conn:

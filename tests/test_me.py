@@ -7,12 +7,12 @@ import json
 import pytest
 from sqlalchemy import Engine
 
-from bot.config import OrgConfig
+from bot.config.org import OrgConfig
 from bot.errors import UnknownPerson
-from bot.ingest import ingest_paths
-from bot.me import me_report
-from bot.prices import PriceTable
-from bot.weeks import Week
+from bot.ingest.files import ingest_paths
+from bot.answers.me import me_report
+from bot.core.prices import PriceTable
+from bot.core.weeks import Week
 from storage.engine import session_scope
 from tests.conftest import FIXTURES
 
@@ -86,8 +86,8 @@ def test_unknown_person_is_a_clear_error(acme: Engine, acme_config, prices) -> N
 
 
 def test_adding_an_alias_later_reattributes_without_reingesting(acme: Engine, acme_config, prices) -> None:
-    from bot.config import parse_config
-    from bot.directory import sync_directory
+    from bot.config.org import parse_config
+    from bot.people.directory import sync_directory
 
     raw = acme_config.model_dump(mode="json")
     raw["people"][0]["aliases"]["github"] = []  # Ana's GitHub login unknown: her merges are nobody's

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import OrgConfig, load_config
+from bot.config.org import OrgConfig, load_config
 from bot.errors import ConfigError
-from bot.people_import import import_into_config, import_people
+from bot.people.csv_import import import_into_config, import_people
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 from tests.test_cli import tokenworth
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import PriceConfig
-from bot.prices import PriceTable, Tokens, normalise_model
+from bot.config.org import PriceConfig
+from bot.core.prices import PriceTable, Tokens, normalise_model
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from bot.digest.build import build_digest
 from bot.digest.send import send_digest
-from bot.metrics import PersonWeek
-from bot.privacy import decode, encode, guard, too_close
+from bot.core.metrics import PersonWeek
+from bot.core.privacy import decode, encode, too_close
+from bot.digest.guard import guard
 from bot.runtime import Runtime
 from bot.slack.client import web_client
 from bot.slack.poster import SlackPoster
@@ -55,7 +56,7 @@ def test_a_resend_after_one_person_left_the_team_withholds_the_figures(
     first, second = [c for c in slack.called("chat.postMessage") if "thread_ts" not in c.params and c.params["channel"] == "#platform-leads"]
     assert "AI spend" in json.dumps(first.params["blocks"])
     assert "already shown for a group" in json.dumps(second.params["blocks"]) and "$" not in json.dumps(second.params["blocks"])
-    from bot.commands import answer
+    from bot.answers.commands import answer
 
     manager = next(t for t in config["teams"] if t["name"] == "platform")["managers"][0]
     config["people"].append({"email": manager, "name": "Lead", "team": "platform"})

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.errors import SettingsError, UsageError
-from bot.pull import PullResult, pull
-from bot.pull.base import midnight
+from bot.ingest.pull import PullResult, pull
+from bot.ingest.pull.base import midnight
 from tests.fakes.vendor_server import Reply, VendorServer
 from tests.pull_helpers import (
     KEYS, NOW, PULL_FIXTURES, Collected, clear_environment, day, fixture_json, github_pages, settings_for,
@@ -252,7 +252,7 @@ def test_since_must_come_before_until(server: VendorServer, sqlite_engine: Engin
 
 
 def test_windows_split_into_chunks_that_cover_it_exactly() -> None:
-    from bot.pull.base import PullWindow
+    from bot.ingest.pull.base import PullWindow
 
     window = PullWindow(day("2026-09-01"), day("2026-11-15"))
     chunks = list(window.chunks(30))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.ingest import ingest_paths
-from bot.pull import pull
+from bot.ingest.files import ingest_paths
+from bot.ingest.pull import pull
 from storage import make_engine, upgrade
 from tests.fakes.vendor_server import Reply, VendorServer
 from tests.pull_helpers import KEYS, NOW, PULL_FIXTURES, clear_environment, day, fixture_json, settings_for, stored
@@ -138,7 +138,7 @@ def test_a_pull_stores_what_the_vendors_file_stores(spec: str, server: VendorSer
 
 
 def test_the_cases_cover_every_sub_feed_but_the_two_tested_on_their_own() -> None:
-    from bot.pull import VENDORS
+    from bot.ingest.pull import VENDORS
 
     every = {f"{v.name}:{f.name}" for v in VENDORS.values() for f in v.feeds}
     covered = {spec if ":" in spec else f"{spec}:spend" for spec in CASES}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.pull.http import PullError, RetryPolicy, VendorClient, next_link
+from bot.ingest.pull.http import PullError, RetryPolicy, VendorClient, next_link
 from tests.fakes.vendor_server import Reply, VendorServer
 
 SECRET = "sk-test-very-secret"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.ingest import ingest_paths
-from bot.pull import pull, pull_all_configured
+from bot.ingest.files import ingest_paths
+from bot.ingest.pull import pull, pull_all_configured
 from bot.runtime import Runtime
-from bot.settings import DOCUMENTED
+from bot.config.settings import DOCUMENTED
 from storage import make_engine, upgrade
 from storage.models import PullRun, Usage
 from tests.conftest import FIXTURES

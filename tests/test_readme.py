@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.cli import cli
-from bot.settings import DOCUMENTED, Settings
+from bot.config.settings import DOCUMENTED, Settings
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -37,7 +37,7 @@ def test_every_command_is_documented() -> None:
 
 
 def test_every_slash_command_is_documented() -> None:
-    from bot.commands import HELP
+    from bot.answers.commands import HELP
 
     for usage in HELP:
         assert f"`/tokenworth {usage.split()[0]}" in README, f"README misses /tokenworth {usage}"

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import Engine
 
-from bot.ingest import ingest_paths
-from bot.reconcile import reconcile
-from bot.weeks import Week
+from bot.ingest.files import ingest_paths
+from bot.finops.reconcile import reconcile
+from bot.core.weeks import Week
 from storage.engine import session_scope
 from tests.conftest import FIXTURES
 from tests.test_cli import tokenworth

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import parse_config
+from bot.config.org import parse_config
 from bot.digest.send import week_just_ended
 from bot.runtime import Runtime
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from bot.scheduler import GRACE_SECONDS, JOBS_TABLE, digest_trigger, start_scheduler
+from bot.serve.scheduler import GRACE_SECONDS, JOBS_TABLE, digest_trigger, start_scheduler
 from bot.slack.client import web_client
 from bot.slack.poster import SlackPoster
 from sqlmodel import select

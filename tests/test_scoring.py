@@ -12,17 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from bot.attribution import count_once
-from bot.config import Flags, Policy
+from bot.core.attribution import count_once
+from bot.config.org import Flags, Policy
 from bot.digest.build import build_digest
-from bot.flags import IdleSeat, idle_seats, person_flags, rework
-from bot.ingest import ingest_file
-from bot.me import me_report
-from bot.metrics import PersonWeek, person_week, yield_per_100usd
-from bot.prices import PriceTable
-from bot.weeks import Week
+from bot.core.signals import IdleSeat, idle_seats, person_flags, rework
+from bot.ingest.files import ingest_file
+from bot.answers.me import me_report
+from bot.core.metrics import PersonWeek, person_week, yield_per_100usd
+from bot.core.prices import PriceTable
+from bot.core.weeks import Week
 from storage.engine import session_scope
-from storage.queries import ActivityFact, OutcomeFact, SeatFact, UsageFact
+from bot.reads.queries import ActivityFact, OutcomeFact, SeatFact, UsageFact
 
 PRICES = PriceTable.builtin()
 POLICY = Policy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import SettingsError
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 
 
 @pytest.fixture(autouse=True)

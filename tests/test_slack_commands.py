@@ -16,12 +16,12 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
-from bot.commands import answer
-from bot.ingest import ingest_paths
+from bot.answers.commands import answer
+from bot.ingest.files import ingest_paths
 from bot.runtime import Runtime
-from bot.server import http_server
-from bot.serve import slack_app
-from bot.settings import Settings
+from bot.slack.http import http_server
+from bot.serve.run import slack_app
+from bot.config.settings import Settings
 from storage.engine import session_scope
 from storage.models import Person
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
@@ -234,7 +234,7 @@ def test_people_are_linked_to_slack_users_by_email(runtime: Runtime, slack: Fake
 
 
 def test_answers_computed_in_a_worker_process_are_the_same(runtime: Runtime, slack: FakeSlack) -> None:
-    from bot.workers import ask, worker_pool
+    from bot.slack.workers import ask, worker_pool
 
     with worker_pool(runtime, size=1) as pool:
         there = ask(pool, runtime, "cara@acme.test", f"me {WEEK}")

@@ -13,15 +13,15 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 
-from bot import delivery
-from bot.demo import DemoSpec, write_demo_org
+from bot.digest import ledger as delivery
+from bot.demo.run import DemoSpec, write_demo_org
 from bot.digest.send import retry_pending, send_digest, week_just_ended
-from bot.ingest import ingest_paths
+from bot.ingest.files import ingest_paths
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.config.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.poster import SlackPoster
-from bot.weeks import Week
+from bot.core.weeks import Week
 from storage.engine import session_scope
 from storage.models import DigestPost, Person
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES

@@ -16,11 +16,11 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.commands import answer
-from bot.ingest import ingest_paths
+from bot.answers.commands import answer
+from bot.ingest.files import ingest_paths
 from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.teams.cards import MAX_BYTES, _markdown, answer_card, digest_card
+from bot.config.settings import Settings
+from bot.msteams.cards import MAX_BYTES, _markdown, answer_card, digest_card
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 
 SCHEMA = FIXTURES / "adaptive-card.schema.1.5.0.json"
@@ -107,7 +107,7 @@ def test_the_me_card_shows_the_core_answer_line_for_line(acme: Runtime) -> None:
 
 def test_the_sample_org_digest_card_is_valid_with_and_without_figures(acme: Runtime) -> None:
     from bot.digest.build import load_digest
-    from bot.weeks import Week
+    from bot.core.weeks import Week
     from storage.engine import session_scope
 
     with session_scope(acme.engine) as session:
@@ -125,7 +125,7 @@ def test_slack_markup_becomes_adaptive_card_markdown() -> None:
 
 
 def test_an_oversized_card_is_cut_to_fit_keeping_its_first_and_last_element() -> None:
-    from bot.teams.cards import adaptive_card
+    from bot.msteams.cards import adaptive_card
 
     body = [{"type": "TextBlock", "text": f"line {i} " + "x" * 500, "wrap": True} for i in range(100)]
     card = adaptive_card(body, "fallback")

@@ -16,13 +16,13 @@ from microsoft_agents.activity import (
 from microsoft_agents.testing import TestAdapter, TestFlow
 from sqlmodel import select
 
-from bot.commands import answer
+from bot.answers.commands import answer
 from bot.runtime import Runtime
-from bot.teams.agent import TokenworthAgent
-from bot.teams.auth import connections
-from bot.teams.cards import _markdown, answer_card
-from bot.teams.charts import ChartStore
-from bot.teams.references import load_reference
+from bot.msteams.agent import TokenworthAgent
+from bot.msteams.auth import connections
+from bot.msteams.cards import _markdown, answer_card
+from bot.msteams.charts import ChartStore
+from bot.msteams.references import load_reference
 from storage.engine import session_scope
 from storage.models import Person
 from tests.test_teams_cards import ANA_AAD, CARA_AAD, IN_W47, assert_valid_card, card_texts, sample_org

@@ -13,16 +13,16 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from microsoft_agents.activity import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
-from bot.demo import DemoSpec, write_demo_org
+from bot.demo.run import DemoSpec, write_demo_org
 from bot.digest.send import retry_pending, send_digest, week_just_ended
-from bot.ingest import ingest_paths
+from bot.ingest.files import ingest_paths
 from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.teams.auth import connections
-from bot.teams.charts import ChartStore
-from bot.teams.poster import TeamsPoster
-from bot.teams.references import save_reference
-from bot.teams.server import build_app
+from bot.config.settings import Settings
+from bot.msteams.auth import connections
+from bot.msteams.charts import ChartStore
+from bot.msteams.poster import TeamsPoster
+from bot.msteams.references import save_reference
+from bot.msteams.http import build_app
 from tests.fakes.teams_connector import FakeConnector
 from tests.test_teams_cards import assert_valid_card, card_texts
 
@@ -115,7 +115,7 @@ def test_posting_again_or_after_a_restart_posts_nothing(demo: Runtime, demo_temp
 
 
 def test_a_team_with_both_platforms_has_one_claim_each(demo: Runtime, connector: FakeConnector) -> None:
-    from bot import delivery
+    from bot.digest import ledger as delivery
 
     bot_added_to(demo, connector, channel_of("platform"))
     team = demo.config.teams[0].name

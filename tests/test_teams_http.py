@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.errors import SettingsError
 from bot.runtime import Runtime
-from bot.teams.charts import ChartStore
-from bot.teams.references import load_reference
-from bot.teams.server import build_app
+from bot.msteams.charts import ChartStore
+from bot.msteams.references import load_reference
+from bot.msteams.http import build_app
 from tests.fakes.teams_connector import FakeConnector
 from tests.test_teams_cards import IN_W47, assert_valid_card, card_texts, sample_org
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from matplotlib.image import imread
 
 from bot.cli import cli
-from bot.commands import HELP
+from bot.answers.commands import HELP
 from bot.errors import SettingsError
-from bot.settings import Settings
-from bot.teams.package import TEAMS_DIR, build_package, draw_icons, manifest
+from bot.config.settings import Settings
+from bot.msteams.package import TEAMS_DIR, build_package, draw_icons, manifest
 
 APP_ID = "3F2504E0-4F89-41D3-9A0C-0305E82C3301"
 SETTINGS = {"MICROSOFT_APP_ID": APP_ID, "PUBLIC_URL": "https://tokenworth.acme.test/"}

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.webhooks import WebhookResult, handle_github_webhook, signature_of
+from bot.ingest.webhooks import WebhookResult, handle_github_webhook, signature_of
 from storage.engine import session_scope
 from storage.models import Identity, Outcome, WebhookDelivery
 from tests.conftest import FIXTURES

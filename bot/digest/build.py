@@ -10,16 +10,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.config import OrgConfig
+from bot.config.org import OrgConfig
 from bot.errors import UsageError
-from bot.me import people_weeks
-from bot.attribution import unattributed
-from bot.flags import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
-from bot.metrics import PersonWeek, median, spend_of, yield_per_100usd
-from bot.prices import PriceTable
-from bot.weeks import Week
+from bot.reads.person_weeks import people_weeks
+from bot.core.attribution import unattributed
+from bot.core.signals import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
+from bot.core.metrics import PersonWeek, median, spend_of, yield_per_100usd
+from bot.core.prices import PriceTable
+from bot.core.weeks import Week
 from storage.models import Person
-from storage.queries import (
+from bot.reads.queries import (
     SeatFact, billed_total, days_with_usage, last_ingest_per_source, seat_facts, team_members, unattributed_usage,
 )
 

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.digest.build import Digest
-from bot.metrics import PersonWeek
+from bot.core.metrics import PersonWeek
 
 TIER_COLOURS = {"frontier": "#c0392b", "standard": "#2980b9", "economy": "#27ae60", "unknown": "#95a5a6"}
 

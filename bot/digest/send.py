@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot import delivery
-from bot.delivery import Posted, PostError
+from bot.digest import ledger
+from bot.digest.ledger import Posted, PostError
 from bot.digest.build import Digest, load_digest
-from bot.privacy import encode, guard
+from bot.core.privacy import encode
+from bot.digest.guard import guard
 from bot.runtime import Runtime
-from bot.weeks import Week
+from bot.core.weeks import Week
 from storage.engine import session_scope
 
 log = logging.getLogger("tokenworth.digest")
@@ -49,11 +50,11 @@ def send_digest(runtime: Runtime, team: str, week: Week, poster: Poster, force: 
         return result("skipped", f"team {team} has no {poster.platform} channel configured")
     with session_scope(runtime.engine) as session:
         digest = load_digest(session, config, runtime.prices, team, week)
-    digest = guard(digest, delivery.shown_groups(runtime.engine, team, str(week)))
+    digest = guard(digest, ledger.shown_groups(runtime.engine, team, str(week)))
     if not digest.has_data:
-        delivery.record_skip(runtime.engine, team, str(week), poster.platform, "no data for this week")
+        ledger.record_skip(runtime.engine, team, str(week), poster.platform, "no data for this week")
         return result("skipped", "no data for this week: nothing posted")
-    if not delivery.claim(runtime.engine, team, str(week), poster.platform, force=force):
+    if not ledger.claim(runtime.engine, team, str(week), poster.platform, force=force):
         return result("already", "already posted or being posted by another process")
     return _post(runtime, digest, channel, poster)
 
@@ -67,9 +68,9 @@ def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> Sen
             _record_posted(runtime, key, exc.posted, _members(digest), error=str(exc))
             log.error("digest %s %s on %s: %s", *key, exc)
             return SendResult(*key, "posted", str(exc))
-        state = delivery.record_failure(runtime.engine, *key, str(exc)) if exc.retryable else "failed"
+        state = ledger.record_failure(runtime.engine, *key, str(exc)) if exc.retryable else "failed"
         if state == "failed":
-            delivery.record(runtime.engine, *key, "failed", error=str(exc))
+            ledger.record(runtime.engine, *key, "failed", error=str(exc))
         log.error("digest %s %s on %s not posted (%s): %s", *key, state, exc)
         return SendResult(*key, state, str(exc))
     _record_posted(runtime, key, posted, _members(digest))
@@ -80,12 +81,12 @@ def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> Sen
 def _record_posted(
     runtime: Runtime, key: tuple[str, str, str], posted: Posted, members: str | None, error: str | None = None
 ) -> None:
-    delivery.record(
+    ledger.record(
         runtime.engine, *key, "posted", posted_at=datetime.now(timezone.utc), channel=posted.channel,
         message_ts=posted.message_id, permalink=posted.permalink, error=error,
     )
     if members is not None:
-        delivery.remember_shown(runtime.engine, *key, members)
+        ledger.remember_shown(runtime.engine, *key, members)
 
 
 def _members(digest: Digest) -> str | None:
@@ -99,4 +100,4 @@ def _channel(team: object, platform: str) -> str | None:
 
 def retry_pending(runtime: Runtime, poster: Poster) -> list[SendResult]:
     """Try again every digest left pending (not in channel, rate limits, Slack down)."""
-    return [send_digest(runtime, team, Week.parse(week), poster) for team, week in delivery.pending(runtime.engine, poster.platform)]
+    return [send_digest(runtime, team, Week.parse(week), poster) for team, week in ledger.pending(runtime.engine, poster.platform)]

@@ -13,12 +13,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.commands import Answer
+from bot.answers.commands import Answer
 from bot.digest.charts import person_trend_png
 from bot.runtime import Runtime
 from bot.slack.identity import email_for_user
 from bot.slack.render import answer_blocks
-from bot.workers import ask
+from bot.slack.workers import ask
 
 log = logging.getLogger("tokenworth.slack")
 LISTENER_THREADS = 64
@@ -26,7 +26,7 @@ SORRY = "Sorry, something went wrong on our side. It has been logged; please try
 
 
 def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, workers: Executor | None = None) -> App:
-    """The Bolt app; with `workers` (see bot.workers) answers are computed in other processes."""
+    """The Bolt app; with `workers` (see bot.slack.workers) answers are computed in other processes."""
     app = App(
         client=client, signing_secret=signing_secret, process_before_response=False,
         token_verification_enabled=False, request_verification_enabled=signing_secret is not None,

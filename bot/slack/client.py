@@ -6,7 +6,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.errors import SettingsError
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 SLACK_API = "https://slack.com/api/"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.digest.blocks import detail_blocks, fallback_text, summary_blocks
+from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
 from bot.digest.build import Digest
 from bot.digest.charts import charts_for
-from bot.delivery import Posted, PostError
+from bot.digest.ledger import Posted, PostError
 
 INVITE_ERRORS = ("not_in_channel", "channel_not_found", "is_archived")
 

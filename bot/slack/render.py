@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.commands import Answer
-from bot.digest.blocks import digest_blocks
+from bot.answers.commands import Answer
+from bot.slack.blocks import digest_blocks
 
 SECTION_LIMIT = 3000
 PRIVATE = "Only you can see this. tokenworth never shows your numbers to anyone else."

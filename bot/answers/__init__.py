@@ -1,0 +1,1 @@
+"""Self-service answers (`me`, `trend`, `preview`, ...), once for every platform, as typed results."""

@@ -1,0 +1,1 @@
+"""Configuration: the org config (YAML, validated) and the process settings (environment)."""

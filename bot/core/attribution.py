@@ -1,0 +1,67 @@
+"""Counted once: when several feeds report the same usage, exactly one of them counts.
+
+Anthropic API-billed usage per (person, UTC day, model) comes from the messages usage report if it
+has any row for that key, otherwise from Claude Code Analytics rows billed to the API, otherwise
+from Claude Code telemetry. Claude Code seats billed by subscription never appear in the usage
+report: those rows always count, and telemetry for the same key is then ignored. A pure function.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from bot.core.facts import UsageFact
+
+USAGE_REPORT = "anthropic_usage"
+ANALYTICS = "claude_code"
+TELEMETRY = "claude_code_otel"
+ANTHROPIC_SOURCES = (USAGE_REPORT, ANALYTICS, TELEMETRY)
+
+
+def count_once(facts: Iterable[UsageFact], canonical: Callable[[str], str] = str) -> list[UsageFact]:
+    """The facts that count; `canonical` maps a model name to the price table's name for it."""
+    kept: list[UsageFact] = []
+    groups: dict[tuple[object, ...], list[UsageFact]] = defaultdict(list)
+    for fact in facts:
+        if fact.source in ANTHROPIC_SOURCES and fact.person_id is not None:
+            groups[(fact.person_id, fact.day, canonical(fact.model))].append(fact)
+        else:
+            kept.append(fact)
+    for group in groups.values():
+        kept.extend(_anthropic_winners(group))
+    return kept
+
+
+def _anthropic_winners(group: list[UsageFact]) -> list[UsageFact]:
+    subscription = [f for f in group if f.source == ANALYTICS and f.billing == "subscription"]
+    report = [f for f in group if f.source == USAGE_REPORT]
+    analytics_api = [f for f in group if f.source == ANALYTICS and f.billing != "subscription"]
+    telemetry = [f for f in group if f.source == TELEMETRY]
+    if report:
+        return subscription + report
+    if analytics_api:
+        return subscription + analytics_api
+    return subscription or telemetry
+
+
+def unattributed(
+    rows: Iterable[tuple[UsageFact, str, str]], gateways: Iterable[str],
+    usage_report_days: set[date], gateway_log_days: set[date],
+) -> list[UsageFact]:
+    """Org-level usage that belongs to nobody, counted once.
+
+    A Claude Code Analytics row of an API key (it carries the key's name, not its id) counts only on
+    days the usage report does not cover at all. A gateway's provider-key rows count only on days no
+    gateway log covers: otherwise the gateway's own log already attributes that traffic.
+    """
+    gateway_keys = set(gateways)
+    kept = []
+    for fact, kind, value in rows:
+        if kind == "anthropic_key_name" and fact.day in usage_report_days:
+            continue
+        if kind == "api_key" and value in gateway_keys and fact.day in gateway_log_days:
+            continue
+        kept.append(fact)
+    return kept

@@ -1,0 +1,140 @@
+"""Exactly once per (team, week, platform): a claim row is inserted before posting; only its winner posts.
+
+States: claimed (someone is posting, or crashed while posting: needs attention, never re-posted
+silently), posted, pending (a retryable failure: retried later), failed (gave up), skipped (no data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.errors import TokenworthError
+from storage.engine import session_scope
+from storage.models import DigestPost
+
+class PostError(TokenworthError):
+    """Posting failed; `retryable` says whether a later attempt may succeed, `posted` what got out."""
+
+    def __init__(self, message: str, retryable: bool = True, posted: Posted | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.posted = posted
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    message_id: str
+    permalink: str | None
+
+
+RETRYABLE = ("pending",)
+STUCK_AFTER = timedelta(minutes=10)
+MAX_ATTEMPTS = 8
+TABLE = DigestPost.__table__  # type: ignore[attr-defined]
+
+
+def claim(engine: Engine, team: str, week: str, platform: str, force: bool = False,
+          now: datetime | None = None) -> bool:
+    """True when this caller won the right to post; concurrent callers get False."""
+    now = now or datetime.now(timezone.utc)
+    row = {"team": team, "week": week, "platform": platform, "state": "claimed", "claimed_at": now, "attempts": 1}
+    with session_scope(engine) as session:
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        inserted = session.execute(dialect.insert(TABLE).values(**row).on_conflict_do_nothing())
+        if inserted.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        states = ("pending", "posted", "failed", "claimed", "skipped") if force else RETRYABLE
+        taken = session.execute(
+            update(TABLE)
+            .where(_key(team, week, platform), TABLE.c.state.in_(states))
+            .values(state="claimed", claimed_at=now, attempts=TABLE.c.attempts + 1, error=None)
+        )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def record(engine: Engine, team: str, week: str, platform: str, state: str, **fields: Any) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(TABLE).where(_key(team, week, platform)).values(state=state, **fields))
+
+
+def record_skip(engine: Engine, team: str, week: str, platform: str, reason: str) -> None:
+    """A week with nothing to post: remembered so that status shows it, never posted."""
+    now = datetime.now(timezone.utc)
+    row = {"team": team, "week": week, "platform": platform, "state": "skipped", "claimed_at": now, "error": reason}
+    with session_scope(engine) as session:
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(TABLE).values(**row).on_conflict_do_nothing())
+
+
+def record_failure(engine: Engine, team: str, week: str, platform: str, error: str) -> str:
+    """A failed attempt stays pending (retried later) until it has been tried MAX_ATTEMPTS times."""
+    with session_scope(engine) as session:
+        attempts = session.execute(select(TABLE.c.attempts).where(_key(team, week, platform))).scalar_one()
+        state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        session.execute(update(TABLE).where(_key(team, week, platform)).values(state=state, error=error))
+    return state
+
+
+def pending(engine: Engine, platform: str) -> list[tuple[str, str]]:
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(TABLE.c.team, TABLE.c.week).where(TABLE.c.platform == platform, TABLE.c.state == "pending")
+        )
+        return [(team, week) for team, week in rows]
+
+
+def statuses(engine: Engine, limit_per_team: int = 4) -> list[dict[str, Any]]:
+    """The latest digests per team and platform, with a plain word for what needs attention."""
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        rows = session.execute(select(TABLE).order_by(TABLE.c.team, TABLE.c.platform, TABLE.c.week.desc())).mappings()
+        result: list[dict[str, Any]] = []
+        seen: dict[tuple[str, str], int] = {}
+        for row in rows:
+            key = (row["team"], row["platform"])
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] <= limit_per_team:
+                result.append({**row, "attention": _attention(dict(row), now)})
+    return result
+
+
+def _attention(row: dict[str, Any], now: datetime) -> str | None:
+    claimed_at = row["claimed_at"]
+    if claimed_at is not None and claimed_at.tzinfo is None:
+        claimed_at = claimed_at.replace(tzinfo=timezone.utc)
+    if row["state"] == "claimed" and claimed_at is not None and now - claimed_at > STUCK_AFTER:
+        return ("claimed but never confirmed as posted (the process stopped mid-post?): check the channel, "
+                "then `tokenworth digest send --force` if it is missing")
+    if row["state"] in ("pending", "failed"):
+        return row["error"] or "not posted yet"
+    return None
+
+
+def _key(team: str, week: str, platform: str) -> Any:
+    return and_(TABLE.c.team == team, TABLE.c.week == week, TABLE.c.platform == platform)
+
+
+def shown_groups(engine: Engine, team: str, week: str) -> list[frozenset[int]]:
+    """The memberships whose figures were already posted for this team and week, on any platform."""
+    from bot.core.privacy import decode
+
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(TABLE.c.members).where(TABLE.c.team == team, TABLE.c.week == week, TABLE.c.members.is_not(None))
+        )
+        return [decode(group) for (members,) in rows for group in members.split(";")]
+
+
+def remember_shown(engine: Engine, team: str, week: str, platform: str, members: str) -> None:
+    """Add a group whose figures went out; every group ever shown for the week is kept."""
+    with session_scope(engine) as session:
+        before = session.execute(select(TABLE.c.members).where(_key(team, week, platform))).scalar_one_or_none()
+        groups = [g for g in (before or "").split(";") if g]
+        if members not in groups:
+            session.execute(update(TABLE).where(_key(team, week, platform)).values(members=";".join([*groups, members])))

@@ -1,0 +1,1 @@
+"""FinOps views: list-price spend reconciled against what the vendors billed."""

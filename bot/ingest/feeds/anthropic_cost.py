@@ -1,0 +1,95 @@
+"""Anthropic Admin API cost report: the org's billed ledger per day, amounts in cents as decimal strings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.ingest.feeds.base import BilledRow, Record, Rejection, bucket_records, reason, report_buckets
+from bot.core.prices import normalise_model
+from bot.core.weeks import to_utc
+
+SOURCE = "anthropic_cost"
+# Every group-by dimension (description expands into the ones after it): all are part of the key.
+DIMENSIONS = (
+    "workspace_id", "description", "model", "cost_type", "token_type",
+    "context_window", "service_tier", "inference_geo",
+)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class _Result(_Lenient):
+    amount: str
+    currency: str = "USD"
+    workspace_id: str | None = None
+    description: str | None = None
+    model: str | None = None
+    cost_type: str | None = None
+    token_type: str | None = None
+    context_window: str | None = None
+    service_tier: str | None = None
+    inference_geo: str | None = None
+
+
+class _Bucket(_Lenient):
+    starting_at: datetime = Field(strict=False)
+    results: list[Any]
+
+
+class AnthropicCostFeed:
+    name = SOURCE
+
+    def sniff(self, head: str) -> bool:
+        return '"amount"' in head and '"starting_at"' in head and any(
+            f'"{key}"' in head for key in ("cost_type", "token_type", "currency")
+        )
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        yield from report_buckets(path, "an Anthropic cost report page", _bucket)
+
+
+def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
+    try:
+        bucket = _Bucket.model_validate(raw)
+        if bucket.starting_at.tzinfo is None:
+            raise ValueError(f"starting_at: expected a UTC timestamp (got {bucket.starting_at.isoformat()})")
+    except (ValidationError, ValueError) as exc:
+        yield Rejection(where, reason(exc))
+        return
+    day = to_utc(bucket.starting_at).date()
+    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),))
+
+
+def _row(result: _Result, day: date, seen: set[str]) -> BilledRow:
+    if result.currency.upper() != "USD":
+        raise ValueError(f"currency: only USD is supported (got {result.currency!r})")
+    key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
+    if key in seen:
+        raise ValueError(f"the same line ({key}) appears twice in this file")
+    seen.add(key)
+    return BilledRow(
+        source=SOURCE, record_key=key, day=day, provider="anthropic", amount_usd=float(cents(result.amount) / 100),
+        description=result.description, model=normalise_model(result.model) if result.model else None,
+    )
+
+
+def cents(text: str) -> Decimal:
+    """The report's decimal string, exactly: never through a float."""
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"amount: expected a decimal string like \"123.45\" (got {text[:40]!r})") from None
+    if not amount.is_finite():
+        raise ValueError(f"amount: expected a finite decimal (got {text[:40]!r})")
+    return amount
+
+
+FEED = AnthropicCostFeed()

@@ -1,0 +1,220 @@
+"""Row types every feed adapter yields, and the Protocol adapters implement.
+
+An adapter only parses its vendor's payload into these rows; walking files, deduplication,
+upserts and attribution live once, in bot.ingest.files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from bot.errors import FeedError
+
+# Identity kinds whose values are case-insensitive (emails, logins); the rest are opaque ids.
+CASE_INSENSITIVE = frozenset({"email", "github", "cursor", "litellm"})
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    kind: str
+    value: str
+
+    @classmethod
+    def of(cls, kind: str, value: str) -> IdentityRef:
+        value = value.strip()
+        return cls(kind, value.lower() if kind in CASE_INSENSITIVE else value)
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    source: str
+    record_key: str
+    identity: IdentityRef
+    day: date
+    provider: str
+    tool: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0  # all cache writes, 5-minute and 1-hour
+    cache_write_1h_tokens: int = 0  # the part of cache_write_tokens billed at the 1-hour rate
+    requests: int = 0
+    cost_usd: float | None = None  # the value the feed reports; None: priced from tokens when read
+    billing: str | None = None
+    observed_at: datetime | None = None  # for cumulative readings: only a newer reading replaces it
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    source: str
+    record_key: str
+    identity: IdentityRef
+    day: date
+    metric: str
+    value: float
+    observed_at: datetime | None = None  # for cumulative readings: only a newer reading replaces it
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    key: str
+    source: str
+    kind: str
+    identity: IdentityRef
+    occurred_at: datetime
+    quantity: float = 1
+    title: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class BilledRow:
+    """A line of the org's billed ledger (cost reports, FOCUS): reconciled against, never anyone's spend."""
+
+    source: str
+    record_key: str
+    day: date
+    provider: str
+    amount_usd: float
+    description: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class SeatRow:
+    """A paid seat in a snapshot taken on `day`."""
+
+    source: str
+    record_key: str
+    identity: IdentityRef
+    day: date
+    plan: str | None = None
+    monthly_cost_usd: float | None = None
+    last_activity_at: datetime | None = None
+    pending_cancellation: date | None = None
+
+
+@dataclass(frozen=True)
+class IdentityLink:
+    """One record carried two identities of the same person (OTel's user.email with user.account_id):
+    `also` is learned to belong to whoever `known` belongs to, unless the config says otherwise."""
+
+    source: str
+    known: IdentityRef
+    also: IdentityRef
+
+
+@dataclass(frozen=True)
+class Rejection:
+    location: str
+    reason: str
+
+
+Row = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow | IdentityLink
+
+
+@dataclass(frozen=True)
+class Window:
+    """A (source, day) bucket a record carries completely: rows of it not in this ingest are stale."""
+
+    source: str
+    day: date
+
+
+@dataclass(frozen=True)
+class Record:
+    """One vendor record (a day's actor row, a pull request) and the rows it becomes; may be none."""
+
+    location: str
+    rows: tuple[Row, ...]
+    window: Window | None = None
+
+
+class Feed(Protocol):
+    """A vendor format: recognise a file from its first characters, and stream it as records.
+
+    `parse` raises FeedError when the whole file is unusable, before yielding anything; a bad
+    record is yielded as a Rejection and parsing goes on.
+    """
+
+    name: str
+
+    def sniff(self, head: str) -> bool: ...
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]: ...
+
+
+def describe(exc: ValidationError) -> str:
+    """A pydantic error as `field.path: message (got value)`, one per problem."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(record)"
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+        parts.append(f"{where}: {err['msg']} (got {shown[:60]})")
+    return "; ".join(parts)
+
+
+def load_json(path: Path) -> Any:
+    """A whole JSON document, or a FeedError that says where it broke."""
+    try:
+        with path.open("rb") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def json_list(path: Path, key: str, what: str) -> list[Any]:
+    """The list under `key` in a JSON document, or a FeedError saying what the file should be."""
+    document = load_json(path)
+    items = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise FeedError(f"{path}: expected {what} with a {key} list")
+    return items
+
+
+def reason(exc: Exception) -> str:
+    """Why a record was rejected: pydantic's field-by-field account, or the message of our own check."""
+    return describe(exc) if isinstance(exc, ValidationError) else str(exc)
+
+
+def report_buckets(
+    path: Path, what: str, read_bucket: Callable[[str, Any, set[str]], Iterator[Record | Rejection]],
+) -> Iterator[Record | Rejection]:
+    """Every bucket of a daily report page (`data[i]`), sharing one set of keys seen in the file."""
+    seen: set[str] = set()
+    for index, raw in enumerate(json_list(path, "data", what)):
+        yield from read_bucket(f"data[{index}]", raw, seen)
+
+
+def bucket_records(
+    where: str, results: list[Any], build: Callable[[Any], tuple[Row, ...]], window: Window | None = None,
+) -> Iterator[Record | Rejection]:
+    """One Record per result of a daily report bucket, or a Rejection for a bad one.
+
+    With `window`, a bucket read without any rejection is complete: its records carry the window, so
+    rows of that day the vendor no longer reports are dropped; an empty bucket still carries it.
+    """
+    records: list[Record] = []
+    rejections: list[Rejection] = []
+    for index, result in enumerate(results):
+        spot = f"{where}.results[{index}]"
+        try:
+            records.append(Record(spot, build(result)))
+        except (ValidationError, ValueError) as exc:
+            rejections.append(Rejection(spot, reason(exc)))
+    complete = window if window is not None and not rejections else None
+    if not results and complete is not None:
+        records.append(Record(where, ()))
+    yield from (Record(r.location, r.rows, complete) for r in records)
+    yield from rejections

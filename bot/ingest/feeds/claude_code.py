@@ -1,0 +1,133 @@
+"""Claude Code Analytics API: one record per actor per day, tokens and estimated cost per model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
+
+from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe, json_list
+from bot.core.prices import normalise_model
+
+SOURCE = "claude_code"
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class _Actor(_Lenient):
+    type: Literal["user_actor", "api_actor"]
+    email_address: str | None = None
+    api_key_name: str | None = None
+
+
+class _Lines(_Lenient):
+    added: NonNegativeInt = 0
+    removed: NonNegativeInt = 0
+
+
+class _Core(_Lenient):
+    commits_by_claude_code: NonNegativeInt = 0
+    lines_of_code: _Lines = _Lines()
+    num_sessions: NonNegativeInt = 0
+    pull_requests_by_claude_code: NonNegativeInt = 0
+
+
+class _Cost(_Lenient):
+    amount: NonNegativeFloat = Field(strict=False)
+    currency: str = "USD"
+
+
+class _Tokens(_Lenient):
+    cache_creation: NonNegativeInt = 0
+    cache_read: NonNegativeInt = 0
+    input: NonNegativeInt = 0
+    output: NonNegativeInt = 0
+
+
+class _ModelUse(_Lenient):
+    model: str = Field(min_length=1)
+    tokens: _Tokens
+    estimated_cost: _Cost | None = None
+
+
+class _Decision(_Lenient):
+    accepted: NonNegativeInt = 0
+    rejected: NonNegativeInt = 0
+
+
+class _Record(_Lenient):
+    actor: _Actor
+    date: datetime = Field(strict=False)
+    customer_type: str | None = None
+    is_remote: bool = False
+    core_metrics: _Core = _Core()
+    model_breakdown: list[_ModelUse] = []
+    tool_actions: dict[str, _Decision] = {}
+
+
+class ClaudeCodeAnalyticsFeed:
+    name = SOURCE
+
+    def sniff(self, head: str) -> bool:
+        return '"model_breakdown"' in head and '"actor"' in head
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        records = json_list(path, "data", "a Claude Code Analytics page")
+        for index, raw in enumerate(records):
+            where = f"data[{index}]"
+            try:
+                record = _Record.model_validate(raw)
+                identity = _identity(record.actor)
+            except (ValidationError, ValueError) as exc:
+                reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
+                yield Rejection(where, reason)
+                continue
+            if record.date.tzinfo is None or record.date.utcoffset():
+                yield Rejection(where, f"date: expected a UTC timestamp like 2026-11-17T00:00:00Z (got {record.date.isoformat()})")
+                continue
+            yield Record(where, tuple(_rows(record, identity)))
+
+
+def _identity(actor: _Actor) -> IdentityRef:
+    if actor.type == "user_actor":
+        if not actor.email_address:
+            raise ValueError("actor.email_address: a user_actor needs an email address")
+        return IdentityRef.of("email", actor.email_address)
+    if not actor.api_key_name:
+        raise ValueError("actor.api_key_name: an api_actor needs a key name")
+    return IdentityRef.of("anthropic_key_name", actor.api_key_name)
+
+
+def _rows(record: _Record, identity: IdentityRef) -> Iterator[Row]:
+    day = record.date.date()
+    base_key = f"{day}|{identity.kind}:{identity.value}|{'remote' if record.is_remote else 'local'}"
+    for use in record.model_breakdown:
+        model = normalise_model(use.model)
+        cost = use.estimated_cost.amount / 100 if use.estimated_cost else None  # the API reports cents
+        yield UsageRow(
+            source=SOURCE, record_key=f"{base_key}|{model}", identity=identity, day=day,
+            provider="anthropic", tool="claude_code", model=model,
+            input_tokens=use.tokens.input, output_tokens=use.tokens.output,
+            cache_read_tokens=use.tokens.cache_read, cache_write_tokens=use.tokens.cache_creation,
+            cost_usd=cost, billing=record.customer_type,
+        )
+    core = record.core_metrics
+    counters = {
+        "sessions": core.num_sessions,
+        "lines_added": core.lines_of_code.added,
+        "lines_removed": core.lines_of_code.removed,
+        "commits": core.commits_by_claude_code,
+        "pull_requests": core.pull_requests_by_claude_code,
+        "edits_accepted": sum(d.accepted for d in record.tool_actions.values()),
+        "edits_rejected": sum(d.rejected for d in record.tool_actions.values()),
+    }
+    for metric, value in counters.items():
+        yield ActivityRow(SOURCE, base_key, identity, day, metric, value)
+
+
+FEED = ClaudeCodeAnalyticsFeed()

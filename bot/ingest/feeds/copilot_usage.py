@@ -1,0 +1,98 @@
+"""GitHub Copilot usage metrics report (2025-10+): NDJSON, one user-day per line, streamed.
+
+IDE use carries only activity counts; `totals_by_cli.token_usage` is the one token signal, and it
+has no price, so its rows are priced from tokens when read (cost None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+
+from bot.ingest.feeds._jsonl import RecentKeys, lines
+from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe
+
+SOURCE = "copilot_usage"
+COUNTERS = {
+    "user_initiated_interaction_count": "interactions",
+    "code_generation_activity_count": "suggestions",
+    "code_acceptance_activity_count": "acceptances",
+    "loc_suggested_to_add_sum": "lines_suggested",
+    "loc_added_sum": "lines_added",
+}
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _CliTokens(_Lenient):
+    prompt_tokens_sum: NonNegativeInt = 0
+    output_tokens_sum: NonNegativeInt = 0
+
+
+class _Cli(_Lenient):
+    request_count: NonNegativeInt = 0
+    token_usage: _CliTokens | None = None
+
+
+class _UserDay(_Lenient):
+    day: date
+    user_login: str = Field(min_length=1)
+    user_initiated_interaction_count: NonNegativeInt = 0
+    code_generation_activity_count: NonNegativeInt = 0
+    code_acceptance_activity_count: NonNegativeInt = 0
+    loc_suggested_to_add_sum: NonNegativeInt = 0
+    loc_added_sum: NonNegativeInt = 0
+    totals_by_cli: _Cli | None = None
+
+
+class CopilotUsageReportFeed:
+    name = SOURCE
+
+    def sniff(self, head: str) -> bool:
+        return '"user_login"' in head and '"code_generation_activity_count"' in head
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        seen = RecentKeys()
+        for item in lines(path):
+            if isinstance(item, Rejection):
+                yield item
+                continue
+            record = _record(*item)
+            if isinstance(record, Record) and not seen.first_time(_key(record)):
+                record = Record(record.location, ())  # the same user-day again (a report part fetched twice)
+            yield record
+
+
+def _record(where: str, raw: Any) -> Record | Rejection:
+    try:
+        return Record(where, tuple(_rows(_UserDay.model_validate(raw))))
+    except ValidationError as exc:
+        return Rejection(where, describe(exc))
+
+
+def _key(record: Record) -> str:
+    return next((row.record_key for row in record.rows if isinstance(row, (ActivityRow, UsageRow))), "")
+
+
+def _rows(user_day: _UserDay) -> Iterator[Row]:
+    identity = IdentityRef.of("github", user_day.user_login)
+    key = f"{user_day.day}|{identity.value}"
+    for field, metric in COUNTERS.items():
+        yield ActivityRow(SOURCE, key, identity, user_day.day, metric, getattr(user_day, field))
+    cli = user_day.totals_by_cli
+    tokens = cli.token_usage if cli else None
+    if cli and tokens and (tokens.prompt_tokens_sum or tokens.output_tokens_sum):
+        yield UsageRow(
+            source=SOURCE, record_key=key, identity=identity, day=user_day.day, provider="github", tool="copilot",
+            model="copilot-cli", input_tokens=tokens.prompt_tokens_sum, output_tokens=tokens.output_tokens_sum,
+            requests=cli.request_count, cost_usd=None,
+        )
+
+
+FEED = CopilotUsageReportFeed()

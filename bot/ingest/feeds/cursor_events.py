@@ -1,0 +1,89 @@
+"""Cursor Admin API `POST /teams/filtered-usage-events`: one usage row per request, at Cursor's list price."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+
+from bot.ingest.feeds._jsonl import RecentKeys
+from bot.ingest.feeds.base import IdentityRef, Record, Rejection, UsageRow, describe, json_list
+from bot.core.prices import normalise_model
+
+SOURCE = "cursor_events"
+_OPENAI_MODEL = re.compile(r"^(gpt|o\d)")
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class _TokenUsage(_Lenient):
+    inputTokens: NonNegativeInt = 0
+    outputTokens: NonNegativeInt = 0
+    cacheWriteTokens: NonNegativeInt = 0
+    cacheReadTokens: NonNegativeInt = 0
+    totalCents: float = Field(ge=0)
+
+
+class _Event(_Lenient):
+    timestamp: int = Field(gt=0)  # epoch milliseconds, sent as a string
+    userEmail: str = Field(min_length=1)
+    model: str = ""
+    kind: str | None = None
+    maxMode: bool = False
+    requestsCosts: float | None = None
+    tokenUsage: _TokenUsage | None = None
+
+
+class CursorUsageEventsFeed:
+    name = SOURCE
+
+    def sniff(self, head: str) -> bool:
+        return '"usageEvents"' in head or ('"userEmail"' in head and '"isTokenBasedCall"' in head)
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        events = json_list(path, "usageEvents", "a Cursor filtered-usage-events response")
+        seen = RecentKeys()
+        for index, raw in enumerate(events):
+            where = f"usageEvents[{index}]"
+            try:
+                row = _usage(_Event.model_validate(raw))
+            except ValidationError as exc:
+                yield Rejection(where, describe(exc))
+                continue
+            yield Record(where, (row,) if seen.first_time(row.record_key) else ())  # a repeated event counts once
+
+
+def provider_of(model: str) -> str:
+    if "claude" in model:
+        return "anthropic"
+    return "openai" if _OPENAI_MODEL.match(model) else "cursor"
+
+
+def _usage(event: _Event) -> UsageRow:
+    model = normalise_model(event.model) or "unknown"
+    identity = IdentityRef.of("cursor", event.userEmail)
+    tokens = event.tokenUsage or _TokenUsage(totalCents=0)
+    return UsageRow(
+        source=SOURCE, record_key=f"{event.timestamp}|{identity.value}|{model}|{_fingerprint(event)}",
+        identity=identity, day=datetime.fromtimestamp(event.timestamp / 1000, tz=timezone.utc).date(),
+        provider=provider_of(model), tool="cursor", model=model,
+        input_tokens=tokens.inputTokens, output_tokens=tokens.outputTokens,
+        cache_read_tokens=tokens.cacheReadTokens, cache_write_tokens=tokens.cacheWriteTokens, requests=1,
+        cost_usd=event.tokenUsage.totalCents / 100 if event.tokenUsage else None,  # list value, even when included
+    )
+
+
+def _fingerprint(event: _Event) -> str:
+    """The event's own figures, so two requests in the same millisecond stay apart and a re-fetch matches."""
+    figures = event.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()[:16]
+
+
+FEED = CursorUsageEventsFeed()

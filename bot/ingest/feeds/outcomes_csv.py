@@ -1,0 +1,115 @@
+"""The generic outcomes CSV (docs/outcomes-csv.md): merged PRs and closed tickets from any tracker.
+
+Columns: `email` or `identity` (kind:value), `date`, `kind`, and optionally `quantity`, `ref`, `title`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+from bot.config.org import ALIAS_KINDS
+from bot.errors import FeedError
+from bot.ingest.feeds.base import IdentityRef, OutcomeRow, Record, Rejection
+from bot.core.weeks import to_utc
+
+SOURCE = "outcomes_csv"
+KINDS = ("pr_merged", "ticket_closed")
+COLUMNS = ("email", "identity", "date", "kind", "quantity", "ref", "title")
+# The identity kinds a row may name: the config's alias kinds (api_keys stored as api_key) and email.
+IDENTITY_KINDS = frozenset({"email", "api_key", *ALIAS_KINDS} - {"api_keys", "slack", "teams"})
+
+
+class OutcomesCsvFeed:
+    name = SOURCE
+
+    def sniff(self, head: str) -> bool:
+        header = {c.strip().lower() for c in head.lstrip("\ufeff").split("\n", 1)[0].split(",")}
+        return {"date", "kind"} <= header and bool({"email", "identity"} & header) and header <= set(COLUMNS)
+
+    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                yield from parse_outcomes_csv(handle)
+        except UnicodeDecodeError as exc:
+            raise FeedError(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def parse_outcomes_csv(lines: Iterator[str]) -> Iterator[Record | Rejection]:
+    reader = csv.DictReader(lines)
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    missing = [c for c in ("date", "kind") if c not in header]
+    if not ({"email", "identity"} & set(header)):
+        missing.insert(0, "email or identity")
+    if missing:
+        raise FeedError(f"outcomes CSV header lacks {', '.join(missing)} (got {', '.join(header) or 'nothing'})")
+    reader.fieldnames = header
+    for row in reader:
+        where = f"line {reader.line_num}"
+        try:
+            if None in row:
+                raise ValueError(f"{len(header) + len(row[None])} fields, but the header has {len(header)}")
+            yield Record(where, (_outcome({k: (v or "").strip() for k, v in row.items()}),))
+        except ValueError as exc:
+            yield Rejection(where, str(exc))
+
+
+def _outcome(row: dict[str, str]) -> OutcomeRow:
+    identity = _identity(row.get("email", ""), row.get("identity", ""))
+    kind = row.get("kind", "")
+    if kind not in KINDS:
+        raise ValueError(f"kind: must be one of {', '.join(KINDS)} (got {kind!r})")
+    ref, title = row.get("ref", ""), row.get("title") or None
+    occurred_at, quantity = _moment(row.get("date", "")), _quantity(row.get("quantity", ""))
+    key = f"csv:{ref}" if ref else _content_key(identity, occurred_at, kind, quantity, title)
+    return OutcomeRow(
+        key=key, source=SOURCE, kind=kind, identity=identity, occurred_at=occurred_at,
+        quantity=quantity, title=title,  # OutcomeRow.ref is a revert's target, not ours
+    )
+
+
+def _identity(email: str, identity: str) -> IdentityRef:
+    if email and identity:
+        raise ValueError("give either email or identity, not both")
+    if email:
+        if "@" not in email:
+            raise ValueError(f"email: {email!r} is not an email address")
+        return IdentityRef.of("email", email)
+    kind, sep, value = identity.partition(":")
+    if not sep or not value.strip() or kind not in IDENTITY_KINDS:
+        raise ValueError(f"identity: expected kind:value with kind one of {', '.join(sorted(IDENTITY_KINDS))} "
+                         f"(got {identity!r})")
+    return IdentityRef.of(kind, value)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=timezone.utc)
+        return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(f"date: expected YYYY-MM-DD or an ISO datetime (got {text!r})") from None
+
+
+def _quantity(text: str) -> float:
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"quantity: not a number (got {text!r})") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"quantity: must be a non-negative number (got {text!r})")
+    return value
+
+
+def _content_key(identity: IdentityRef, occurred_at: datetime, kind: str, quantity: float, title: str | None) -> str:
+    """Rows without a ref are keyed by their content, so the same row ingested again is the same outcome."""
+    parts = [identity.kind, identity.value, occurred_at.isoformat(), kind, repr(quantity), title or ""]
+    return "csv:sha1:" + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+FEED = OutcomesCsvFeed()

@@ -1,0 +1,134 @@
+"""Adaptive Cards (schema 1.5) for Teams: the same sentences and numbers as Slack and the terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bot.answers.commands import Answer
+from bot.digest.build import Digest
+from bot.digest.format import money, points, ratio
+from bot.digest.summary import (
+    EXPLAINER, freshness_line, headline, kudos_lines, money_lines, signal_lines, suppressed_text,
+)
+
+Element = dict[str, Any]
+VERSION = "1.5"
+MAX_BYTES = 28_000  # Teams refuses message payloads of about 28 KB and more
+TITLES = {
+    "help": "tokenworth", "preview": "What your manager's digest shows about you", "kudos": "Kudos",
+    "privacy": "Your data in tokenworth", "refusal": "Team digest", "usage": "tokenworth",
+    "unknown_person": "Not linked yet",
+}
+
+
+def adaptive_card(body: list[Element], fallback: str) -> dict[str, Any]:
+    card = {
+        "type": "AdaptiveCard", "version": VERSION, "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "fallbackText": fallback[:500], "body": body,
+    }
+    return _bounded(card)
+
+
+def answer_card(answer: Answer, trend_chart_url: str | None = None) -> dict[str, Any]:
+    """The card for a command's answer: only ever about the asker (or their team, for managers)."""
+    if answer.kind == "team" and answer.digest is not None:
+        return digest_card(answer.digest)
+    if answer.kind == "me" and len(answer.reports) == 1 and answer.me is not None:
+        return adaptive_card(_me_body(answer), answer.text)
+    if answer.kind == "trend" and answer.trend:
+        return adaptive_card(_trend_body(answer, trend_chart_url), answer.text)
+    lines = answer.text.splitlines()
+    title = TITLES.get(answer.kind, lines[0] if lines else "tokenworth")
+    rest = lines if answer.kind in TITLES else lines[1:]
+    return adaptive_card([_title(title), *(_text(line) for line in rest)], answer.text)
+
+
+def _me_body(answer: Answer) -> list[Element]:
+    assert answer.me is not None
+    f = answer.me.figures
+    lines = answer.text.splitlines()
+    facts = _facts([
+        ("AI spend", money(f.spend_usd)), ("Tokens", f"{f.tokens.total:,}"),
+        ("Outcome points", points(f.outcome_points)), ("Yield (points per $100)", ratio(f.yield_per_100usd)),
+    ])
+    return [_title(lines[0]), facts, *(_text(line) for line in lines[1:])]
+
+
+def _trend_body(answer: Answer, chart_url: str | None) -> list[Element]:
+    body = [_title("Your last 8 weeks"),
+            _facts([(w.week, f"{money(w.spend_usd)} spend, {points(w.outcome_points)} points") for w in answer.trend])]
+    if chart_url:
+        body.append(_image(chart_url, "Your spend against outcome points, last 8 weeks"))
+    return body
+
+
+def digest_card(digest: Digest, charts: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The weekly digest: headline figures, where the money went, signals as counts, opted-in kudos, charts."""
+    body: list[Element] = [_title(f"{digest.team} · week {digest.week}")]
+    if digest.suppressed:
+        body.append(_text(suppressed_text(digest)))
+    else:
+        body += [
+            _facts([(label, f"{value} {delta}".strip()) for label, value, delta in headline(digest)]),
+            _text(EXPLAINER, subtle=True),
+            _section("Where the money went", money_lines(digest)),
+            _section("Signals (counts, never names)", signal_lines(digest)),
+        ]
+        if digest.kudos:
+            body.append(_section("Shipped this week (people who opted in to kudos)", kudos_lines(digest)))
+        body += [_image(url, title) for title, url in charts]
+    body.append(_text(freshness_line(digest), subtle=True))
+    return adaptive_card(body, digest_fallback(digest))
+
+
+def digest_fallback(digest: Digest) -> str:
+    if digest.suppressed:
+        return f"tokenworth weekly digest for {digest.team}, {digest.week}: too few active people to show figures."
+    cur = digest.current
+    return (f"tokenworth weekly digest for {digest.team}, {digest.week}: {points(cur.outcome_points)} outcome points "
+            f"for {money(cur.spend_usd)} of AI spend (yield {ratio(cur.yield_per_100usd)} per $100).")
+
+
+def _title(text: str) -> Element:
+    return {"type": "TextBlock", "text": _markdown(text), "weight": "Bolder", "size": "Medium", "wrap": True}
+
+
+def _text(text: str, subtle: bool = False) -> Element:
+    block: Element = {"type": "TextBlock", "text": _markdown(text) or " ", "wrap": True}
+    if subtle:
+        block.update(isSubtle=True, size="Small")
+    return block
+
+
+def _facts(pairs: Sequence[tuple[str, str]]) -> Element:
+    return {"type": "FactSet", "facts": [{"title": title, "value": value} for title, value in pairs]}
+
+
+def _section(title: str, lines: Sequence[str]) -> Element:
+    text = "\n".join(f"- {_markdown(line)}" for line in lines)
+    return {"type": "Container", "separator": True, "items": [_title(title), {"type": "TextBlock", "text": text, "wrap": True}]}
+
+
+def _image(url: str, alt: str) -> Element:
+    return {"type": "Image", "url": url, "altText": alt, "size": "Stretch"}
+
+
+def _markdown(text: str) -> str:
+    """Slack mrkdwn to the Markdown subset Adaptive Cards render: *bold* and `code` become **bold**."""
+    text = re.sub(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])", r"**\1**", text)
+    return re.sub(r"`([^`\n]+)`", r"**\1**", text)
+
+
+def _bounded(card: dict[str, Any]) -> dict[str, Any]:
+    """Drop body elements from the end (keeping the last, the freshness line) until the card fits."""
+    body = card["body"]
+    while len(json.dumps(card).encode()) > MAX_BYTES and len(body) > 2:
+        body.pop(-2)
+    return card
+
+
+def card_bytes(card: dict[str, Any]) -> int:
+    return len(json.dumps(card).encode())

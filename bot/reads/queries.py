@@ -1,0 +1,164 @@
+"""Read queries. They return plain facts; the metrics over them are pure functions in bot.core.metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, literal, select, union_all
+from sqlmodel import Session, col
+from sqlmodel import select as select_model
+
+from bot.core.facts import ActivityFact, OutcomeFact, SeatFact, UsageFact
+from storage.models import Activity, Billed, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage
+
+
+def person_by_email(session: Session, email: str) -> Person | None:
+    return session.exec(select_model(Person).where(col(Person.email) == email.strip().lower())).first()
+
+
+def team_members(session: Session, team: str) -> list[Person]:
+    query = select_model(Person).where(col(Person.team) == team).order_by(col(Person.email))
+    return list(session.exec(query).all())
+
+
+def usage_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[UsageFact]:
+    """Usage attributed to these people on days in [start, end)."""
+    u, i = Usage.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(
+            i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
+            u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd, u.source, u.billing,
+            u.cache_write_1h_tokens,
+        )
+        .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), u.day >= start, u.day < end)
+    )
+    return [UsageFact(*row) for row in session.execute(query)]
+
+
+def outcome_facts(session: Session, person_ids: Sequence[int], weeks: Sequence[str]) -> list[OutcomeFact]:
+    """Outcomes credited to these people in these weeks.
+
+    A merged revert is charged as `pr_reverted` to the author of the merge it points at (in the
+    week the revert merged); a revert whose target is no stored merge charges nobody.
+    """
+    i = Identity.__table__.c  # type: ignore[attr-defined]
+    outcome = Outcome.__table__  # type: ignore[attr-defined]
+    o = outcome.c
+    direct = (
+        select(i.person_id, o.week, o.kind, o.quantity)
+        .join_from(outcome, Identity.__table__, o.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), o.week.in_(list(weeks)), o.kind != "pr_revert")
+    )
+    revert, target = outcome.alias("revert"), outcome.alias("target")
+    charges = (
+        select(i.person_id, revert.c.week, literal("pr_reverted"), literal(1.0))
+        .join_from(revert, target, (target.c.key == revert.c.ref) & (target.c.kind == "pr_merged"))
+        .join(Identity.__table__, target.c.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(revert.c.kind == "pr_revert", i.person_id.in_(list(person_ids)), revert.c.week.in_(list(weeks)))
+    )
+    return [OutcomeFact(*row) for row in session.execute(union_all(direct, charges))]
+
+
+def last_ingest_per_source(session: Session) -> dict[str, datetime]:
+    r = IngestRun.__table__.c  # type: ignore[attr-defined]
+    query = select(r.source, func.max(r.finished_at)).where(r.source.is_not(None)).group_by(r.source)
+    return {source: finished for source, finished in session.execute(query)}
+
+
+def latest_usage_day(session: Session) -> date | None:
+    return session.execute(select(func.max(Usage.__table__.c.day))).scalar()  # type: ignore[attr-defined]
+
+
+def recent_rejections(session: Session, limit: int) -> list[tuple[datetime, str, str]]:
+    r, run = RejectedRecord.__table__.c, IngestRun.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(run.started_at, r.location, r.reason)
+        .join_from(RejectedRecord.__table__, IngestRun.__table__, r.run_id == run.id)  # type: ignore[attr-defined]
+        .order_by(r.id.desc())
+        .limit(limit)
+    )
+    return [(when, location, reason) for when, location, reason in session.execute(query)]
+
+
+def activity_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[ActivityFact]:
+    a, i = Activity.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.person_id, a.day, a.source, a.metric, a.value)
+        .join_from(Activity.__table__, Identity.__table__, a.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), a.day >= start, a.day < end)
+    )
+    return [ActivityFact(*row) for row in session.execute(query)]
+
+
+def seat_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[SeatFact]:
+    s, i = Seat.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.person_id, s.day, s.plan, s.monthly_cost_usd, s.last_activity_at)
+        .join_from(Seat.__table__, Identity.__table__, s.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.in_(list(person_ids)), s.day >= start, s.day < end)
+    )
+    return [SeatFact(*row) for row in session.execute(query)]
+
+
+def unattributed_usage(session: Session, start: date, end: date) -> list[tuple[UsageFact, str, str]]:
+    """Usage on identities nobody claims, with the identity's kind and value."""
+    u, i = Usage.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(
+            i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
+            u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd, u.source, u.billing,
+            u.cache_write_1h_tokens, i.kind, i.value,
+        )
+        .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
+        .where(i.person_id.is_(None), u.day >= start, u.day < end)
+    )
+    return [(UsageFact(*row[:14]), row[14], row[15]) for row in session.execute(query)]
+
+
+def days_with_usage(session: Session, source: str, start: date, end: date) -> set[date]:
+    u = Usage.__table__.c  # type: ignore[attr-defined]
+    query = select(u.day).where(u.source == source, u.day >= start, u.day < end).distinct()
+    return {day for (day,) in session.execute(query)}
+
+
+def billed_total(session: Session, start: date, end: date) -> dict[str, float]:
+    b = Billed.__table__.c  # type: ignore[attr-defined]
+    query = select(b.source, func.sum(b.amount_usd)).where(b.day >= start, b.day < end).group_by(b.source)
+    return {source: float(total) for source, total in session.execute(query)}
+
+
+def sources_for_person(session: Session, person_id: int) -> list[str]:
+    """The feeds that hold any usage, activity or outcome of this person."""
+    i = Identity.__table__.c  # type: ignore[attr-defined]
+    found: set[str] = set()
+    for model in (Usage, Activity, Outcome):
+        t = model.__table__  # type: ignore[union-attr]
+        query = (
+            select(t.c.source).join(Identity.__table__, t.c.identity_id == i.id)  # type: ignore[attr-defined]
+            .where(i.person_id == person_id).distinct()
+        )
+        found.update(source for (source,) in session.execute(query))
+    return sorted(found)
+
+
+def identity_listing(session: Session) -> list[tuple[str, str, str | None, str | None]]:
+    """(kind, value, person email or None, linked_via) for every identity, people first."""
+    i, p = Identity.__table__.c, Person.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(i.kind, i.value, p.email, i.linked_via)
+        .join_from(Identity.__table__, Person.__table__, i.person_id == p.id, isouter=True)  # type: ignore[attr-defined]
+        .order_by(p.email.is_(None), p.email, i.kind, i.value)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def billed_by_provider(session: Session, start: date, end: date) -> dict[tuple[str, str], float]:
+    """Billed money per (provider, ledger source) on days in [start, end)."""
+    b = Billed.__table__.c  # type: ignore[attr-defined]
+    query = (
+        select(b.provider, b.source, func.sum(b.amount_usd))
+        .where(b.day >= start, b.day < end).group_by(b.provider, b.source)
+    )
+    return {(provider, source): float(total) for provider, source, total in session.execute(query)}

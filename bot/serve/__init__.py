@@ -1,0 +1,1 @@
+"""`tokenworth serve`: the long-running process (Slack or Teams front end, scheduler)."""

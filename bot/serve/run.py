@@ -1,0 +1,105 @@
+"""`tokenworth serve`: the long-running bot, in one of three modes, always with the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import Executor
+from typing import Any
+
+from bot.digest.send import Poster
+from bot.errors import SettingsError
+from bot.runtime import Runtime
+from bot.serve.scheduler import start_scheduler
+
+log = logging.getLogger("tokenworth")
+
+
+def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime.config  # noqa: B018 - fail fast on a bad config
+    posters = _posters(runtime)
+    if "slack" in posters:
+        threading.Thread(target=_link_slack_users, args=(runtime,), daemon=True).start()
+    scheduler = start_scheduler(runtime, posters)
+    log.info("tokenworth serving (%s); digests scheduled for %d team(s)", mode, len(runtime.config.teams))
+    try:
+        if mode == "teams":
+            from bot.msteams.http import serve_teams
+
+            serve_teams(runtime, host, port)
+        elif mode == "http":
+            _serve_http(runtime, host, port)
+        else:
+            _serve_socket(runtime)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def _stop(*_: object) -> None:
+    """SIGTERM ends the server loop like Ctrl-C, so the scheduler shuts down cleanly."""
+    raise SystemExit(0)
+
+
+def _link_slack_users(runtime: Runtime) -> None:
+    """Warm the Slack user cache (users.lookupByEmail) without delaying start-up; never fatal."""
+    from bot.slack.client import web_client
+    from bot.slack.identity import link_people
+
+    try:
+        log.info("linked %d people to their Slack users", link_people(runtime, web_client(runtime.settings)))
+    except Exception as exc:  # noqa: BLE001 - a cache warm-up; commands look people up on demand anyway
+        log.warning("could not link people to Slack users yet: %s", exc)
+
+
+def _posters(runtime: Runtime) -> dict[str, Poster]:
+    posters: dict[str, Poster] = {}
+    if runtime.settings.slack_bot_token is not None:
+        from bot.slack.client import web_client
+        from bot.slack.poster import SlackPoster
+
+        posters["slack"] = SlackPoster(web_client(runtime.settings))
+    try:
+        from bot.msteams.poster import teams_poster
+
+        poster = teams_poster(runtime)
+        if poster is not None:
+            posters["teams"] = poster
+    except ImportError:
+        pass
+    return posters
+
+
+def slack_app(runtime: Runtime, require_signing_secret: bool, workers: Executor | None = None) -> Any:
+    from bot.slack.app import build_app
+    from bot.slack.client import web_client
+
+    secret = runtime.settings.slack_signing_secret
+    if require_signing_secret and secret is None:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode must verify that requests come from Slack")
+    return build_app(runtime, web_client(runtime.settings), secret.get_secret_value() if secret else None, workers)
+
+
+def _serve_http(runtime: Runtime, host: str, port: int) -> None:
+    from bot.slack.http import http_server
+    from bot.slack.workers import worker_pool
+
+    workers = worker_pool(runtime) if runtime.settings.slack_bot_token else None
+    app = slack_app(runtime, require_signing_secret=True, workers=workers) if workers else None
+    server = http_server(runtime, app, host, port)
+    signal.signal(signal.SIGTERM, _stop)
+    log.info("listening on http://%s:%s (/slack/events, /webhooks/github, /healthz)", host, server.effective_port)
+    server.run()
+
+
+def _serve_socket(runtime: Runtime) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.workers import worker_pool
+
+    token = runtime.settings.slack_app_token
+    if token is None:
+        raise SettingsError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...)")
+    app = slack_app(runtime, require_signing_secret=False, workers=worker_pool(runtime))
+    SocketModeHandler(app, token.get_secret_value()).start()

@@ -1,0 +1,97 @@
+"""The weekly schedule: one APScheduler cron job per team and platform, in the team's time zone.
+
+Jobs live in the database (SQLAlchemyJobStore), so a bot that was down at 09:00 finds the missed
+run when it comes back and, within `misfire_grace_time`, still posts that morning; `coalesce`
+folds several missed runs into one. The exactly-once claim makes a second firing harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config.org import TeamConfig
+from bot.digest.send import Poster, retry_pending, send_digest, week_just_ended
+from bot.runtime import Runtime
+
+log = logging.getLogger("tokenworth.scheduler")
+
+GRACE_SECONDS = 6 * 3600
+RETRY_MINUTES = 15
+PULL_HOUR_UTC = 3
+JOBS_TABLE = "apscheduler_jobs"
+
+# Jobs are stored by reference and must be picklable, so the live objects they need are kept here.
+_CONTEXT: dict[str, Any] = {}
+
+
+def run_scheduled_digest(team: str, platform: str) -> None:
+    runtime: Runtime = _CONTEXT["runtime"]
+    config = runtime.config.team(team)
+    if config is None:
+        log.warning("scheduled digest for unknown team %s skipped", team)
+        return
+    result = send_digest(runtime, team, week_just_ended(config.timezone), _CONTEXT["posters"][platform])
+    log.info("scheduled digest %s %s on %s: %s %s", result.team, result.week, platform, result.state, result.detail)
+
+
+def run_pending(platform: str) -> None:
+    for result in retry_pending(_CONTEXT["runtime"], _CONTEXT["posters"][platform]):
+        log.info("retried digest %s %s on %s: %s", result.team, result.week, platform, result.state)
+
+
+def run_daily_pulls() -> None:
+    from bot.ingest.pull.run import pull_all_configured
+
+    for result in pull_all_configured(_CONTEXT["runtime"]):
+        log.info("daily pull: %s", result)
+
+
+def digest_trigger(team: TeamConfig) -> CronTrigger:
+    hour, minute = map(int, team.digest.time.split(":"))
+    # Day names, never numbers: APScheduler 3 reads day_of_week 0 as Monday even in crontab strings.
+    return CronTrigger(day_of_week=team.digest.day[:3], hour=hour, minute=minute, timezone=ZoneInfo(team.timezone))
+
+
+def start_scheduler(runtime: Runtime, posters: dict[str, Poster], persistent: bool = True) -> BackgroundScheduler:
+    """Start the schedule for every team with a channel on each platform; returns the running scheduler."""
+    _CONTEXT.update(runtime=runtime, posters=posters)
+    store = SQLAlchemyJobStore(engine=runtime.engine, tablename=JOBS_TABLE) if persistent else MemoryJobStore()
+    scheduler = BackgroundScheduler(
+        jobstores={"default": store}, timezone=timezone.utc,
+        job_defaults={"coalesce": True, "misfire_grace_time": GRACE_SECONDS, "max_instances": 1},
+    )
+    scheduler.start(paused=True)  # reconcile stored jobs with the config before anything fires
+    _reconcile(scheduler, runtime, posters)
+    scheduler.resume()
+    return scheduler
+
+
+def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[str, Poster]) -> None:
+    wanted: dict[str, tuple[CronTrigger, tuple[str, str]]] = {}
+    for team in runtime.config.teams:
+        for platform in posters:
+            if getattr(team, f"{platform}_channel", None):
+                wanted[f"digest:{platform}:{team.name}"] = (digest_trigger(team), (team.name, platform))
+    for job in scheduler.get_jobs():
+        if job.id.startswith("digest:") and job.id not in wanted:
+            job.remove()
+    for job_id, (trigger, args) in wanted.items():
+        existing = scheduler.get_job(job_id)
+        if existing is not None and repr(existing.trigger) == repr(trigger):
+            continue  # keep its stored next run time: a missed run must still fire
+        scheduler.add_job(f"{__name__}:run_scheduled_digest", trigger, args=args, id=job_id, replace_existing=True)
+    for platform in posters:
+        scheduler.add_job(f"{__name__}:run_pending", IntervalTrigger(minutes=RETRY_MINUTES), args=(platform,),
+                          id=f"retry:{platform}", replace_existing=True)
+    if scheduler.get_job("pull:daily") is None:
+        scheduler.add_job(f"{__name__}:run_daily_pulls", CronTrigger(hour=PULL_HOUR_UTC, minute=15, timezone=timezone.utc),
+                          id="pull:daily", replace_existing=True)

@@ -1,0 +1,29 @@
+"""`digest preview`: exactly what would be posted, written to a directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
+from bot.digest.build import Digest, load_digest
+from bot.digest.charts import charts_for
+from bot.runtime import Runtime
+from bot.core.weeks import Week
+from storage.engine import session_scope
+
+
+def write_preview(runtime: Runtime, team: str, week: Week, out: Path) -> Digest:
+    config = runtime.config
+    with session_scope(runtime.engine) as session:
+        digest = load_digest(session, config, runtime.prices, team, week)
+    out.mkdir(parents=True, exist_ok=True)
+    message = {
+        "text": fallback_text(digest), "blocks": summary_blocks(digest),
+        "thread": {"text": f"Details for {digest.team}, {digest.week}", "blocks": detail_blocks(digest)},
+    }
+    (out / "blocks.json").write_text(json.dumps(message, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "digest.json").write_text(json.dumps(digest.as_json(), indent=2), encoding="utf-8")
+    for name, _title, png in charts_for(digest):
+        (out / name).write_bytes(png)
+    return digest
