@@ -114,7 +114,7 @@ def serve(db: str, config_path: str, slack_api_url: str, secret: str, token: str
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue is what 20 clients are meant to cause
     settings = Settings(slack_bot_token=token, slack_api_url=slack_api_url, slack_signing_secret=secret)  # type: ignore[arg-type]
     runtime = Runtime(settings, f"sqlite:///{db}", config_path)
-    runtime.__dict__["config"] = load_config(config_path)  # the directory is in the database already
+    runtime.config  # noqa: B018 - loaded before the first request, as `serve` does (the directory is synced already)
     runtime.prices  # noqa: B018 - built before the first request, as `serve` does
     from bot.slack.workers import worker_pool
 

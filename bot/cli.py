@@ -17,7 +17,9 @@ from bot.errors import ConfigError, TokenworthError
 from bot.ingest.files import ingest_paths
 from bot.answers.me import me_report
 from bot.answers.text import me_text
+from bot.people.directory import prepare
 from bot.runtime import Runtime
+from storage.migrate import upgrade as migrate
 from bot.config.settings import load_settings
 from bot.core.weeks import Week
 from storage.engine import session_scope
@@ -53,7 +55,7 @@ def cli() -> None:
 @common
 def ingest(runtime: Runtime, paths: tuple[Path, ...], source: str | None, as_json: bool) -> None:
     """Ingest usage and outcome feed files (directories are walked)."""
-    config = _config_if_present(runtime)
+    config = _prepare_for_ingest(runtime)
     reports = ingest_paths(runtime.engine, paths, source, _progress() if sys.stderr.isatty() else None, config)
     if as_json:
         click.echo(json.dumps({"files": [r.as_json() for r in reports]}, indent=2))
@@ -89,9 +91,8 @@ def identities(runtime: Runtime, unmapped: bool, days: int) -> None:
     """Feed identities and who they belong to (config alias, or learned from a feed record)."""
     from bot.people.identities import identity_lines, unmapped_lines
 
-    runtime.config  # noqa: B018 - identities follow the config
     with session_scope(runtime.engine) as session:
-        lines = unmapped_lines(session, runtime.prices, days) if unmapped else identity_lines(session)
+        lines = unmapped_lines(session, runtime.prices, runtime.config.gateways, days) if unmapped else identity_lines(session)
     for line in lines or ["Nothing to show."]:
         click.echo(line)
 
@@ -170,6 +171,7 @@ def send(runtime: Runtime, week_text: str | None, team: str | None, force: bool)
     teams = [t for t in config.teams if team is None or t.name == team]
     if not teams:
         raise UsageError(f"unknown team {team!r}")
+    prepare(runtime)
     poster = SlackPoster(web_client(runtime.settings))
     results = [
         send_digest(runtime, t.name, Week.parse(week_text) if week_text else week_just_ended(t.timezone), poster, force)
@@ -253,6 +255,7 @@ def pull_command(runtime: Runtime, source: str, since: Any, until: Any, repo: st
     """Pull a vendor API (anthropic, openai, cursor, litellm, github-copilot, github; `anthropic:usage` picks one feed)."""
     from bot.ingest.pull import pull
 
+    _prepare_for_ingest(runtime)
     results = pull(runtime.engine, runtime.settings, source, since=since.date() if since else None,
                    until=until.date() if until else None, repo=repo)
     if as_json:
@@ -273,8 +276,8 @@ def db() -> None:
 @db.command()
 @common
 def upgrade(runtime: Runtime) -> None:
-    """Apply database migrations (the CLI and the bot also do this on start)."""
-    runtime.engine  # noqa: B018 - creating it migrates it
+    """Apply database migrations (`serve`, `ingest` and `pull` also do this first)."""
+    migrate(runtime.database)
     click.echo(f"Database at the latest schema: {runtime.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -323,10 +326,12 @@ def _progress() -> Callable[[int], None]:
     return advance
 
 
-def _config_if_present(runtime: Runtime) -> OrgConfig | None:
-    """Ingest works without a config; when one exists it must be valid, and identities follow it."""
+def _prepare_for_ingest(runtime: Runtime) -> OrgConfig | None:
+    """Migrate; ingest works without a config, but when one exists it must be valid and identities follow it."""
     if Path(runtime.config_path).exists():
-        return runtime.config  # loading syncs the directory
+        prepare(runtime)
+        return runtime.config
+    migrate(runtime.database)
     if runtime.config_path != runtime.settings.tokenworth_config:
         raise ConfigError(f"{runtime.config_path}: config file not found")
     return None

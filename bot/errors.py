@@ -25,3 +25,7 @@ class UnknownPerson(TokenworthError):
 
 class UsageError(TokenworthError):
     """The command was invoked with bad arguments."""
+
+
+class SchemaBehind(TokenworthError):
+    """The database schema is older than this version reads: `tokenworth db upgrade` brings it forward."""

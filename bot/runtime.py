@@ -1,4 +1,9 @@
-"""Everything a command needs, built once and lazily: settings, database, org config, prices."""
+"""Everything a command needs, built once and lazily: settings, database, org config, prices.
+
+Building a Runtime never writes. The write points are explicit: `bot.people.directory.prepare`
+(migrations, then the directory brought in step with the config) runs at `serve` start, `ingest`,
+`pull`, `db upgrade` and `demo`; read-only commands find the schema as it is and say when it is behind.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from bot.config.org import OrgConfig, load_config
-from bot.people.directory import sync_directory
-from bot.core.prices import PriceTable
 from bot.config.settings import Settings
-from storage import make_engine, upgrade
+from bot.core.prices import PriceTable
+from bot.errors import SchemaBehind
+from storage import make_engine
+from storage.migrate import schema_revisions
 
 
 @dataclass
@@ -19,26 +25,31 @@ class Runtime:
     settings: Settings
     db_url: str
     config_path: str
-    sync: bool = True  # bring the directory in step with the config on first use (the main process does)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: str | None = None, config: str | None = None) -> Runtime:
         return cls(settings, db or settings.database_url, config or settings.tokenworth_config)
 
     @cached_property
+    def database(self) -> Engine:
+        """The database as it is, migrated or not: for the write points that migrate it."""
+        return make_engine(self.db_url)
+
+    @cached_property
     def engine(self) -> Engine:
-        """The database, migrated to the latest schema on first use."""
-        engine = make_engine(self.db_url)
-        upgrade(engine)
-        return engine
+        """The database, checked to be at the schema this version reads (never migrated here)."""
+        current, head = schema_revisions(self.database)
+        if current != head:
+            where = self.database.url.render_as_string(hide_password=True)
+            state = "has no tokenworth schema yet" if current is None else f"is at schema {current}"
+            raise SchemaBehind(f"the database at {where} {state}, this version needs {head}: "
+                               "run `tokenworth db upgrade` (or `tokenworth ingest`, which migrates first)")
+        return self.database
 
     @cached_property
     def config(self) -> OrgConfig:
-        """The org config, validated, with the directory brought in step with it."""
-        config = load_config(self.config_path)
-        if self.sync:
-            sync_directory(self.engine, config)
-        return config
+        """The org config, validated (loading it writes nothing)."""
+        return load_config(self.config_path)
 
     @cached_property
     def prices(self) -> PriceTable:

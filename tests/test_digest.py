@@ -9,6 +9,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine
 
+from bot.people.directory import prepare
 from bot.config.org import load_config
 from bot.demo.run import DemoSpec, write_demo_org
 from bot.slack.blocks import digest_blocks
@@ -32,7 +33,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     root = tmp_path_factory.mktemp("demo")
     write_demo_org(DemoSpec(people=18, weeks=8, seed=3, end_week=WEEK), root / "data")
     runtime = Runtime(Settings(), f"sqlite:///{root / 'demo.db'}", str(root / "data" / "tokenworth.yml"))
-    runtime.config  # noqa: B018
+    prepare(runtime)
     ingest_paths(runtime.engine, [root / "data" / "feeds"])
     return runtime
 
@@ -83,7 +84,7 @@ def test_digest_figures_equal_the_sum_of_members_me(demo: Runtime) -> None:
 
 def test_team_below_the_privacy_floor_shows_no_figures(sqlite_engine: Engine, tmp_path: Path) -> None:
     runtime = Runtime(Settings(), str(sqlite_engine.url), str(EXAMPLE_CONFIG))
-    runtime.config  # noqa: B018
+    prepare(runtime)
     ingest_paths(runtime.engine, [FIXTURES / "claude_code_analytics", FIXTURES / "github_pulls.json"])
     digest = write_preview(runtime, "platform", WEEK, tmp_path)
     data = digest.as_json()

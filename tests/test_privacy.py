@@ -14,6 +14,7 @@ from bot.digest.send import send_digest
 from bot.core.metrics import PersonWeek
 from bot.core.privacy import decode, encode, too_close
 from bot.digest.guard import guard
+from bot.people.directory import prepare
 from bot.runtime import Runtime
 from bot.slack.client import web_client
 from bot.slack.poster import SlackPoster
@@ -52,6 +53,7 @@ def test_a_resend_after_one_person_left_the_team_withholds_the_figures(
     changed = tmp_path / "tokenworth.yml"
     changed.write_text(yaml.safe_dump(config))
     moved = Runtime(runtime.settings, runtime.db_url, str(changed))
+    prepare(moved)  # a restart after the config change
     assert send_digest(moved, "platform", WEEK, poster, force=True).state == "posted"
     first, second = [c for c in slack.called("chat.postMessage") if "thread_ts" not in c.params and c.params["channel"] == "#platform-leads"]
     assert "AI spend" in json.dumps(first.params["blocks"])
@@ -61,5 +63,7 @@ def test_a_resend_after_one_person_left_the_team_withholds_the_figures(
     manager = next(t for t in config["teams"] if t["name"] == "platform")["managers"][0]
     config["people"].append({"email": manager, "name": "Lead", "team": "platform"})
     changed.write_text(yaml.safe_dump(config))
-    reply = answer(Runtime(runtime.settings, runtime.db_url, str(changed)), manager, f"team platform {WEEK}")
+    restarted = Runtime(runtime.settings, runtime.db_url, str(changed))
+    prepare(restarted)
+    reply = answer(restarted, manager, f"team platform {WEEK}")
     assert reply.kind == "team" and "already shown for a group" in reply.text

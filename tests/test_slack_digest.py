@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 
+from bot.people.directory import prepare
 from bot.digest import ledger as delivery
 from bot.demo.run import DemoSpec, write_demo_org
 from bot.digest.send import retry_pending, send_digest, week_just_ended
@@ -45,7 +46,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo")
     write_demo_org(DemoSpec(people=24, weeks=3, seed=11, end_week=WEEK), root / "data")
     runtime = Runtime(Settings(), f"sqlite:///{root / 'demo.db'}", str(root / "data" / "tokenworth.yml"))
-    runtime.config  # noqa: B018
+    prepare(runtime)
     ingest_paths(runtime.engine, [root / "data" / "feeds"])
     runtime.engine.dispose()
     return root
@@ -108,7 +109,7 @@ def test_posting_again_or_after_a_restart_posts_nothing(demo: Runtime, demo_temp
 def test_two_processes_racing_post_once(demo_template: Path, tmp_path: Path, slack: FakeSlack) -> None:
     runtimes = [runtime_for(demo_template, tmp_path, slack) for _ in range(4)]
     for runtime in runtimes:
-        runtime.config  # noqa: B018
+        prepare(runtime)
     barrier = threading.Barrier(len(runtimes))
     results = []
 
@@ -181,7 +182,7 @@ def test_names_appear_only_for_people_who_opted_in(demo: Runtime, slack: FakeSla
 def test_team_below_the_privacy_floor_gets_a_message_without_figures(tmp_path: Path, slack: FakeSlack) -> None:
     settings = Settings(slack_bot_token=TOKEN, slack_api_url=slack.api_url)  # type: ignore[arg-type]
     runtime = Runtime(settings, f"sqlite:///{tmp_path / 'acme.db'}", str(EXAMPLE_CONFIG))
-    runtime.config  # noqa: B018
+    prepare(runtime)
     ingest_paths(runtime.engine, [FIXTURES / "claude_code_analytics", FIXTURES / "github_pulls.json"])
     result = send_digest(runtime, "platform", Week.parse("2026-W47"), poster(runtime))
     assert result.state == "posted"

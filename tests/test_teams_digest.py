@@ -13,6 +13,7 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from microsoft_agents.activity import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
+from bot.people.directory import prepare
 from bot.demo.run import DemoSpec, write_demo_org
 from bot.digest.send import retry_pending, send_digest, week_just_ended
 from bot.ingest.files import ingest_paths
@@ -45,7 +46,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         team["teams_channel"] = channel_of(team["name"])
     (root / "data" / "tokenworth.yml").write_text(yaml.safe_dump(config))
     runtime = Runtime(Settings(), f"sqlite:///{root / 'demo.db'}", str(root / "data" / "tokenworth.yml"))
-    runtime.config  # noqa: B018
+    prepare(runtime)
     ingest_paths(runtime.engine, [root / "data" / "feeds"])
     runtime.engine.dispose()
     return root

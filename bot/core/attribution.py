@@ -49,8 +49,8 @@ def _anthropic_winners(group: list[UsageFact]) -> list[UsageFact]:
 def unattributed(
     rows: Iterable[tuple[UsageFact, str, str]], gateways: Iterable[str],
     usage_report_days: set[date], gateway_log_days: set[date],
-) -> list[UsageFact]:
-    """Org-level usage that belongs to nobody, counted once.
+) -> list[tuple[UsageFact, str, str]]:
+    """Org-level usage that belongs to nobody, counted once, each with its identity's kind and value.
 
     A Claude Code Analytics row of an API key (it carries the key's name, not its id) counts only on
     days the usage report does not cover at all. A gateway's provider-key rows count only on days no
@@ -63,5 +63,5 @@ def unattributed(
             continue
         if kind == "api_key" and value in gateway_keys and fact.day in gateway_log_days:
             continue
-        kept.append(fact)
+        kept.append((fact, kind, value))
     return kept

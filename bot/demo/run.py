@@ -220,11 +220,13 @@ def run_demo(runtime: Any, out: Path, data: Path, echo: Callable[[str], None]) -
     from bot.ingest.files import ingest_paths
     from bot.answers.me import me_report
     from bot.answers.text import me_text
+    from bot.people.directory import prepare
     from bot.runtime import Runtime
     from storage.engine import session_scope
 
     echo(write_demo_org(DemoSpec(), data))
     demo = Runtime(runtime.settings, runtime.db_url, str(data / "tokenworth.yml"))
+    prepare(demo)
     config = demo.config
     reports = ingest_paths(demo.engine, [data / "feeds"])
     echo(f"Ingested {sum(r.records for r in reports)} records from {len(reports)} files "

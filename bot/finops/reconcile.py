@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.core.attribution import count_once, unattributed
+from bot.core.attribution import count_once
 from bot.config.org import OrgConfig
 from bot.core.metrics import spend_of
 from bot.core.prices import PriceTable
 from bot.core.weeks import Week
 from storage.models import Person
-from bot.reads.queries import billed_by_provider, days_with_usage, unattributed_usage, usage_facts
+from bot.reads.queries import billed_by_provider, unattributed_facts, usage_facts
 
 
 @dataclass
@@ -36,11 +36,7 @@ class ProviderLine:
 def reconcile(session: Session, config: OrgConfig, prices: PriceTable, week: Week) -> list[ProviderLine]:
     ids = [pid for pid in session.exec(select(Person.id)).all() if pid is not None]
     people = count_once(usage_facts(session, ids, week.monday, week.end), prices.canonical)
-    nobody = unattributed(
-        unattributed_usage(session, week.monday, week.end), config.gateways,
-        days_with_usage(session, "anthropic_usage", week.monday, week.end),
-        days_with_usage(session, "litellm", week.monday, week.end),
-    )
+    nobody = [fact for fact, _kind, _value in unattributed_facts(session, config.gateways, week.monday, week.end)]
     lines: dict[str, ProviderLine] = defaultdict(lambda: ProviderLine(""))
     for fact in [*people, *nobody]:
         line = lines.setdefault(fact.provider, ProviderLine(fact.provider))

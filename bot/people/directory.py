@@ -7,11 +7,19 @@ from sqlmodel import Session, select
 
 from bot.config.org import OrgConfig, PersonConfig, identities_of
 from bot.ingest.feeds.base import IdentityRef
+from bot.runtime import Runtime
 from storage.engine import session_scope
+from storage.migrate import upgrade
 from storage.models import Identity, Person, Team
 from storage.writes import identity_ids
 
 EMAIL_KEYED = ("cursor", "litellm")
+
+
+def prepare(runtime: Runtime) -> None:
+    """The explicit write point before work that writes: migrate the schema, then sync the directory."""
+    upgrade(runtime.database)
+    sync_directory(runtime.engine, runtime.config)
 
 
 def sync_directory(engine: Engine, config: OrgConfig) -> None:

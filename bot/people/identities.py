@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlmodel import Session
 
 from bot.core.metrics import spend_of
 from bot.core.prices import PriceTable
-from bot.reads.queries import identity_listing, unattributed_usage
+from bot.reads.queries import identity_listing, unattributed_facts
 
 
 def identity_lines(session: Session) -> list[str]:
@@ -21,12 +22,14 @@ def identity_lines(session: Session) -> list[str]:
     return lines
 
 
-def unmapped_lines(session: Session, prices: PriceTable, days: int, today: date | None = None) -> list[str]:
+def unmapped_lines(
+    session: Session, prices: PriceTable, gateways: Iterable[str], days: int, today: date | None = None,
+) -> list[str]:
     """Unclaimed identities with their spend over the last `days` days, largest first."""
     end = (today or date.today()) + timedelta(days=1)
     spend: dict[tuple[str, str], float] = defaultdict(float)
     unpriced: set[tuple[str, str]] = set()
-    for fact, kind, value in unattributed_usage(session, end - timedelta(days=days + 1), end):
+    for fact, kind, value in unattributed_facts(session, gateways, end - timedelta(days=days + 1), end):
         value_usd = spend_of(fact, prices)
         if value_usd is None:
             unpriced.add((kind, value))

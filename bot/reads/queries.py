@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
+from bot.core.attribution import USAGE_REPORT, unattributed
 from bot.core.facts import ActivityFact, OutcomeFact, SeatFact, UsageFact
 from storage.models import Activity, Billed, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage
 
@@ -115,6 +116,19 @@ def unattributed_usage(session: Session, start: date, end: date) -> list[tuple[U
         .where(i.person_id.is_(None), u.day >= start, u.day < end)
     )
     return [(UsageFact(*row[:14]), row[14], row[15]) for row in session.execute(query)]
+
+
+def unattributed_facts(
+    session: Session, gateways: Iterable[str], start: date, end: date,
+) -> list[tuple[UsageFact, str, str]]:
+    """The one reading of "unattributed": usage nobody claims on days in [start, end), counted once.
+
+    The digest, `reconcile` and `identities --unmapped` all read it here, so their dollars agree.
+    """
+    return unattributed(
+        unattributed_usage(session, start, end), gateways,
+        days_with_usage(session, USAGE_REPORT, start, end), days_with_usage(session, "litellm", start, end),
+    )
 
 
 def days_with_usage(session: Session, source: str, start: date, end: date) -> set[date]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.digest.send import Poster
 from bot.errors import SettingsError
+from bot.people.directory import prepare
 from bot.runtime import Runtime
 from bot.serve.scheduler import start_scheduler
 
@@ -18,7 +19,7 @@ log = logging.getLogger("tokenworth")
 
 def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime.config  # noqa: B018 - fail fast on a bad config
+    prepare(runtime)  # the one write point at start: migrations, then the directory; fails fast on a bad config
     posters = _posters(runtime)
     if "slack" in posters:
         threading.Thread(target=_link_slack_users, args=(runtime,), daemon=True).start()

@@ -21,6 +21,7 @@ from bot.ingest.pull.base import PullWindow, SubFeed, Target, Vendor
 from bot.ingest.pull.http import PullError, Sleep, VendorClient
 from bot.ingest.pull.ledger import finish_run, resolve_window, start_run
 from bot.runtime import Runtime
+from storage.migrate import upgrade
 from bot.config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,11 @@ def pull(engine: Engine, settings: Settings, spec: str, *, since: date | None = 
 
 def pull_all_configured(runtime: Runtime, *, sleep: Sleep = time.sleep, clock: Clock = utc_now,
                         sink: Sink | None = None) -> list[PullResult]:
-    """The daily job: every vendor whose credentials are set, each resuming from its own ledger."""
+    """The daily job: every vendor whose credentials are set, each resuming from its own ledger.
+
+    A pull is a write point, so it migrates the schema first (a no-op when it is current).
+    """
+    upgrade(runtime.database)
     settings = runtime.settings
     results: list[PullResult] = []
     for vendor in VENDORS.values():
