@@ -71,3 +71,25 @@ def test_the_committed_icons_are_what_draw_icons_makes(tmp_path: Path) -> None:
         drawn, committed = imread(tmp_path / name), imread(TEAMS_DIR / "icons" / name)
         assert drawn.shape == committed.shape
         assert abs(drawn - committed).mean() < 0.02  # room for another matplotlib's anti-aliasing
+
+
+def test_the_package_builds_from_a_wheel_installed_outside_the_checkout(tmp_path: Path) -> None:
+    """The manifest and icons are package data: an installed wheel needs no checkout beside it."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(root)], check=True, timeout=300)
+    [wheel] = wheels.glob("tokenworth-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)
+    program = ("import bot, sys; assert bot.__file__.startswith(sys.argv[1]), bot.__file__; "
+               "from bot.cli import main; sys.argv[1:] = ['teams', 'package', '--out', 'app.zip']; main()")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "MICROSOFT_APP_ID": APP_ID,
+           "PUBLIC_URL": "https://tokenworth.acme.test/", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", program, str(site)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "app.zip") as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
