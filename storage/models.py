@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Index, UniqueConstraint
+from typing import cast
+
+from sqlalchemy import BigInteger, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -202,3 +204,8 @@ class ChartImage(SQLModel, table=True):
     token: str = Field(unique=True)
     content: bytes
     expires_at: datetime
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, typed (SQLModel declares `__table__` only at run time)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]

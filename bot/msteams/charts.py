@@ -13,11 +13,11 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Engine, delete, select
 
 from storage.engine import session_scope
-from storage.models import ChartImage
+from storage.models import ChartImage, table
 
 Clock = Callable[[], datetime]
 CHART_TTL = timedelta(days=30)
-TABLE = ChartImage.__table__  # type: ignore[attr-defined]
+TABLE = table(ChartImage)
 
 
 def utc_now() -> datetime:

@@ -10,13 +10,13 @@ from microsoft_agents.hosting.core import ConnectorClientBase, TurnContext
 from sqlalchemy import Engine, func, select
 
 from storage.engine import session_scope
-from storage.models import Identity, Person
+from storage.models import Identity, Person, table
 from bot.reads.queries import person_by_email
 
 log = logging.getLogger("tokenworth.teams")
 ALIAS_KIND = "teams"
-PEOPLE = Person.__table__  # type: ignore[attr-defined]
-IDENTITIES = Identity.__table__  # type: ignore[attr-defined]
+PEOPLE = table(Person)
+IDENTITIES = table(Identity)
 
 
 @dataclass(frozen=True)

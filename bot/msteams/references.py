@@ -9,10 +9,10 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.engine import session_scope
-from storage.models import ConversationRef
+from storage.models import ConversationRef, table
 
 PLATFORM = "teams"
-TABLE = ConversationRef.__table__  # type: ignore[attr-defined]
+TABLE = table(ConversationRef)
 
 
 def conversation_key(conversation_id: str) -> str:

@@ -10,7 +10,7 @@ from bot.ingest.feeds.base import IdentityRef
 from bot.runtime import Runtime
 from storage.engine import session_scope
 from storage.migrate import upgrade
-from storage.models import Identity, Person, Team
+from storage.models import Identity, Person, Team, table
 from storage.writes import identity_ids
 
 EMAIL_KEYED = ("cursor", "litellm")
@@ -68,10 +68,10 @@ def _sync_people(session: Session, config: OrgConfig) -> dict[str, int]:
 
 
 def _point_identities(session: Session, claimed: dict[int, int]) -> None:
-    table = Identity.__table__  # type: ignore[attr-defined]
+    identities = table(Identity)
     for identity_id, person_id in claimed.items():
-        session.execute(update(table).where(table.c.id == identity_id).values(person_id=person_id, linked_via=None))
-    stale = update(table).where(table.c.person_id.is_not(None), table.c.linked_via.is_(None))
+        session.execute(update(identities).where(identities.c.id == identity_id).values(person_id=person_id, linked_via=None))
+    stale = update(identities).where(identities.c.person_id.is_not(None), identities.c.linked_via.is_(None))
     if claimed:
-        stale = stale.where(table.c.id.not_in(list(claimed)))
+        stale = stale.where(identities.c.id.not_in(list(claimed)))
     session.execute(stale.values(person_id=None))

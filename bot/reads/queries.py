@@ -11,7 +11,7 @@ from sqlmodel import select as select_model
 
 from bot.core.attribution import USAGE_REPORT, unattributed
 from bot.core.facts import ActivityFact, OutcomeFact, SeatFact, UsageFact
-from storage.models import Activity, Billed, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage
+from storage.models import Activity, Billed, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage, table
 
 
 def person_by_email(session: Session, email: str) -> Person | None:
@@ -25,14 +25,14 @@ def team_members(session: Session, team: str) -> list[Person]:
 
 def usage_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[UsageFact]:
     """Usage attributed to these people on days in [start, end)."""
-    u, i = Usage.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    u, i = table(Usage).c, table(Identity).c
     query = (
         select(
             i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
             u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd, u.source, u.billing,
             u.cache_write_1h_tokens,
         )
-        .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
+        .join_from(table(Usage), table(Identity), u.identity_id == i.id)
         .where(i.person_id.in_(list(person_ids)), u.day >= start, u.day < end)
     )
     return [UsageFact(*row) for row in session.execute(query)]
@@ -44,39 +44,39 @@ def outcome_facts(session: Session, person_ids: Sequence[int], weeks: Sequence[s
     A merged revert is charged as `pr_reverted` to the author of the merge it points at (in the
     week the revert merged); a revert whose target is no stored merge charges nobody.
     """
-    i = Identity.__table__.c  # type: ignore[attr-defined]
-    outcome = Outcome.__table__  # type: ignore[attr-defined]
+    i = table(Identity).c
+    outcome = table(Outcome)
     o = outcome.c
     direct = (
         select(i.person_id, o.week, o.kind, o.quantity)
-        .join_from(outcome, Identity.__table__, o.identity_id == i.id)  # type: ignore[attr-defined]
+        .join_from(outcome, table(Identity), o.identity_id == i.id)
         .where(i.person_id.in_(list(person_ids)), o.week.in_(list(weeks)), o.kind != "pr_revert")
     )
     revert, target = outcome.alias("revert"), outcome.alias("target")
     charges = (
         select(i.person_id, revert.c.week, literal("pr_reverted"), literal(1.0))
         .join_from(revert, target, (target.c.key == revert.c.ref) & (target.c.kind == "pr_merged"))
-        .join(Identity.__table__, target.c.identity_id == i.id)  # type: ignore[attr-defined]
+        .join(table(Identity), target.c.identity_id == i.id)
         .where(revert.c.kind == "pr_revert", i.person_id.in_(list(person_ids)), revert.c.week.in_(list(weeks)))
     )
     return [OutcomeFact(*row) for row in session.execute(union_all(direct, charges))]
 
 
 def last_ingest_per_source(session: Session) -> dict[str, datetime]:
-    r = IngestRun.__table__.c  # type: ignore[attr-defined]
+    r = table(IngestRun).c
     query = select(r.source, func.max(r.finished_at)).where(r.source.is_not(None)).group_by(r.source)
     return {source: finished for source, finished in session.execute(query)}
 
 
 def latest_usage_day(session: Session) -> date | None:
-    return session.execute(select(func.max(Usage.__table__.c.day))).scalar()  # type: ignore[attr-defined]
+    return session.execute(select(func.max(table(Usage).c.day))).scalar()
 
 
 def recent_rejections(session: Session, limit: int) -> list[tuple[datetime, str, str]]:
-    r, run = RejectedRecord.__table__.c, IngestRun.__table__.c  # type: ignore[attr-defined]
+    r, run = table(RejectedRecord).c, table(IngestRun).c
     query = (
         select(run.started_at, r.location, r.reason)
-        .join_from(RejectedRecord.__table__, IngestRun.__table__, r.run_id == run.id)  # type: ignore[attr-defined]
+        .join_from(table(RejectedRecord), table(IngestRun), r.run_id == run.id)
         .order_by(r.id.desc())
         .limit(limit)
     )
@@ -84,20 +84,20 @@ def recent_rejections(session: Session, limit: int) -> list[tuple[datetime, str,
 
 
 def activity_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[ActivityFact]:
-    a, i = Activity.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    a, i = table(Activity).c, table(Identity).c
     query = (
         select(i.person_id, a.day, a.source, a.metric, a.value)
-        .join_from(Activity.__table__, Identity.__table__, a.identity_id == i.id)  # type: ignore[attr-defined]
+        .join_from(table(Activity), table(Identity), a.identity_id == i.id)
         .where(i.person_id.in_(list(person_ids)), a.day >= start, a.day < end)
     )
     return [ActivityFact(*row) for row in session.execute(query)]
 
 
 def seat_facts(session: Session, person_ids: Sequence[int], start: date, end: date) -> list[SeatFact]:
-    s, i = Seat.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    s, i = table(Seat).c, table(Identity).c
     query = (
         select(i.person_id, s.day, s.plan, s.monthly_cost_usd, s.last_activity_at)
-        .join_from(Seat.__table__, Identity.__table__, s.identity_id == i.id)  # type: ignore[attr-defined]
+        .join_from(table(Seat), table(Identity), s.identity_id == i.id)
         .where(i.person_id.in_(list(person_ids)), s.day >= start, s.day < end)
     )
     return [SeatFact(*row) for row in session.execute(query)]
@@ -105,14 +105,14 @@ def seat_facts(session: Session, person_ids: Sequence[int], start: date, end: da
 
 def unattributed_usage(session: Session, start: date, end: date) -> list[tuple[UsageFact, str, str]]:
     """Usage on identities nobody claims, with the identity's kind and value."""
-    u, i = Usage.__table__.c, Identity.__table__.c  # type: ignore[attr-defined]
+    u, i = table(Usage).c, table(Identity).c
     query = (
         select(
             i.person_id, u.day, u.provider, u.tool, u.model, u.input_tokens, u.output_tokens,
             u.cache_read_tokens, u.cache_write_tokens, u.requests, u.cost_usd, u.source, u.billing,
             u.cache_write_1h_tokens, i.kind, i.value,
         )
-        .join_from(Usage.__table__, Identity.__table__, u.identity_id == i.id)  # type: ignore[attr-defined]
+        .join_from(table(Usage), table(Identity), u.identity_id == i.id)
         .where(i.person_id.is_(None), u.day >= start, u.day < end)
     )
     return [(UsageFact(*row[:14]), row[14], row[15]) for row in session.execute(query)]
@@ -132,25 +132,25 @@ def unattributed_facts(
 
 
 def days_with_usage(session: Session, source: str, start: date, end: date) -> set[date]:
-    u = Usage.__table__.c  # type: ignore[attr-defined]
+    u = table(Usage).c
     query = select(u.day).where(u.source == source, u.day >= start, u.day < end).distinct()
     return {day for (day,) in session.execute(query)}
 
 
 def billed_total(session: Session, start: date, end: date) -> dict[str, float]:
-    b = Billed.__table__.c  # type: ignore[attr-defined]
+    b = table(Billed).c
     query = select(b.source, func.sum(b.amount_usd)).where(b.day >= start, b.day < end).group_by(b.source)
     return {source: float(total) for source, total in session.execute(query)}
 
 
 def sources_for_person(session: Session, person_id: int) -> list[str]:
     """The feeds that hold any usage, activity or outcome of this person."""
-    i = Identity.__table__.c  # type: ignore[attr-defined]
+    i = table(Identity).c
     found: set[str] = set()
     for model in (Usage, Activity, Outcome):
-        t = model.__table__  # type: ignore[union-attr]
+        t = table(model)
         query = (
-            select(t.c.source).join(Identity.__table__, t.c.identity_id == i.id)  # type: ignore[attr-defined]
+            select(t.c.source).join(table(Identity), t.c.identity_id == i.id)
             .where(i.person_id == person_id).distinct()
         )
         found.update(source for (source,) in session.execute(query))
@@ -159,10 +159,10 @@ def sources_for_person(session: Session, person_id: int) -> list[str]:
 
 def identity_listing(session: Session) -> list[tuple[str, str, str | None, str | None]]:
     """(kind, value, person email or None, linked_via) for every identity, people first."""
-    i, p = Identity.__table__.c, Person.__table__.c  # type: ignore[attr-defined]
+    i, p = table(Identity).c, table(Person).c
     query = (
         select(i.kind, i.value, p.email, i.linked_via)
-        .join_from(Identity.__table__, Person.__table__, i.person_id == p.id, isouter=True)  # type: ignore[attr-defined]
+        .join_from(table(Identity), table(Person), i.person_id == p.id, isouter=True)
         .order_by(p.email.is_(None), p.email, i.kind, i.value)
     )
     return [tuple(row) for row in session.execute(query)]
@@ -170,7 +170,7 @@ def identity_listing(session: Session) -> list[tuple[str, str, str | None, str |
 
 def billed_by_provider(session: Session, start: date, end: date) -> dict[tuple[str, str], float]:
     """Billed money per (provider, ledger source) on days in [start, end)."""
-    b = Billed.__table__.c  # type: ignore[attr-defined]
+    b = table(Billed).c
     query = (
         select(b.provider, b.source, func.sum(b.amount_usd))
         .where(b.day >= start, b.day < end).group_by(b.provider, b.source)
