@@ -67,8 +67,8 @@ def suppressed_text(digest: Digest) -> str:
     return (
         f"No team figures this week. Only {digest.current.people_active} people were active, and tokenworth "
         f"shows team figures only for groups of at least {digest.min_group_size}, so that nobody's own numbers "
-        f"can be read from them. To get a digest, merge small teams in the config (`teams:` and each person's "
-        f"`team:`), or wait for more people to connect their tools."
+        f"can be read from them. To get a digest, merge small teams in the config (its teams list and each person's "
+        f"team), or wait for more people to connect their tools."
     )
 
 
