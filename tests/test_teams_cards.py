@@ -16,11 +16,14 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.people.directory import prepare
 from bot.answers.commands import answer
 from bot.ingest.files import ingest_paths
 from bot.runtime import Runtime
 from bot.config.settings import Settings
-from bot.msteams.cards import MAX_BYTES, _markdown, answer_card, digest_card
+from bot.answers.text import lines
+from bot.answers.types import Code, Strong
+from bot.msteams.cards import MAX_BYTES, answer_card, digest_card, markdown
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 
 SCHEMA = FIXTURES / "adaptive-card.schema.1.5.0.json"
@@ -76,7 +79,7 @@ def sample_org(tmp_path: Path, **settings: Any) -> Runtime:
     config = tmp_path / "tokenworth.yml"
     config.write_text(yaml.safe_dump(raw))
     runtime = Runtime(Settings(**settings), f"sqlite:///{tmp_path / 'tokenworth.db'}", str(config))
-    runtime.config  # noqa: B018 - syncs the directory
+    prepare(runtime)
     ingest_paths(runtime.engine, [FIXTURES / "claude_code_analytics", FIXTURES / "github_pulls.json"])
     return runtime
 
@@ -102,7 +105,7 @@ def test_the_me_card_shows_the_core_answer_line_for_line(acme: Runtime) -> None:
     texts = card_texts(answer_card(reply))
     assert texts[0] == "Cara Chen · week 2026-W47"
     assert "AI spend: $6.48" in texts and "Outcome points: 15" in texts
-    assert [_markdown(line) for line in reply.text.splitlines()[1:]] == texts[-len(reply.text.splitlines()) + 1:]
+    assert [markdown(line) for line in lines(reply)[1:]] == texts[-len(lines(reply)) + 1:]
 
 
 def test_the_sample_org_digest_card_is_valid_with_and_without_figures(acme: Runtime) -> None:
@@ -118,10 +121,14 @@ def test_the_sample_org_digest_card_is_valid_with_and_without_figures(acme: Runt
     assert any("No team figures this week" in text for text in card_texts(card))
 
 
-def test_slack_markup_becomes_adaptive_card_markdown() -> None:
-    assert _markdown("*@tokenworth help*: this list") == "**@tokenworth help**: this list"
-    assert _markdown("Say `kudos on` or `kudos off`.") == "Say **kudos on** or **kudos off**."
-    assert _markdown("2 * 3 = 6, $6.48") == "2 * 3 = 6, $6.48"
+def test_commands_and_emphasis_become_adaptive_card_markdown(acme: Runtime) -> None:
+    assert markdown((Strong("@tokenworth help"), ": this list")) == "**@tokenworth help**: this list"
+    assert markdown(("Say ", Code("kudos on"), " or ", Code("kudos off"), ".")) == "Say **kudos on** or **kudos off**."
+    assert markdown(("2 * 3 = 6, $6.48",)) == "2 * 3 = 6, $6.48"
+    helped = card_texts(answer_card(answer(acme, "cara@acme.test", "help", now=IN_W47, prefix="@tokenworth")))
+    assert "**@tokenworth help**: this list" in helped
+    kudos = card_texts(answer_card(answer(acme, "cara@acme.test", "kudos maybe", now=IN_W47, prefix="@tokenworth")))
+    assert "Say **kudos on** or **kudos off**." in kudos
 
 
 def test_an_oversized_card_is_cut_to_fit_keeping_its_first_and_last_element() -> None:

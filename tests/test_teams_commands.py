@@ -17,10 +17,12 @@ from microsoft_agents.testing import TestAdapter, TestFlow
 from sqlmodel import select
 
 from bot.answers.commands import answer
+from bot.answers.text import lines
+from bot.answers.types import MeAnswer
 from bot.runtime import Runtime
 from bot.msteams.agent import TokenworthAgent
 from bot.msteams.auth import connections
-from bot.msteams.cards import _markdown, answer_card
+from bot.msteams.cards import answer_card, markdown
 from bot.msteams.charts import ChartStore
 from bot.msteams.references import load_reference
 from storage.engine import session_scope
@@ -95,9 +97,9 @@ def test_me_in_teams_shows_the_same_numbers_as_slack_for_cara_in_w47(acme: Runti
     assert texts[0] == "Cara Chen · week 2026-W47"
     assert "AI spend: $6.48" in texts and "Outcome points: 15" in texts
     core = answer(acme, "cara@acme.test", "me", now=IN_W47)
-    assert core.me is not None and round(core.me.figures.spend_usd, 2) == 6.48
-    for line in core.text.splitlines():  # the text Slack shows, sentence for sentence
-        assert _markdown(line) in texts
+    assert isinstance(core, MeAnswer) and round(core.latest.figures.spend_usd, 2) == 6.48
+    for line in lines(core):  # the sentences Slack shows, sentence for sentence
+        assert markdown(line) in texts
 
 
 def test_me_last_week_is_w46_with_its_own_numbers(acme: Runtime) -> None:

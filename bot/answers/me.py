@@ -1,23 +1,24 @@
-"""`me`: one person's week, privately, with where they stand in their team as a band."""
+"""`me`: one person's weeks, privately, with where they stand in their team as a band.
+
+Invariant: the reports of one request are built in memory from one read model (`read_me`), so one
+week and twelve weeks cost the same number of queries. The band is shown only for teams at or above
+the privacy floor, and never names or ranks anyone else.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.core.attribution import count_once
-from bot.config.org import OrgConfig
-from bot.errors import UnknownPerson
-from bot.core.signals import SPIKE_HISTORY_WEEKS, Flag, idle_seats, person_flags, rework
-from bot.core.metrics import PersonWeek, band, median, person_week
+from bot.config.org import OrgConfig, Policy
+from bot.core.metrics import PersonWeek, band, median
 from bot.core.prices import PriceTable
+from bot.core.signals import SPIKE_HISTORY_WEEKS, Flag, idle_seats, person_flags, rework
 from bot.core.weeks import Week
-from bot.reads.queries import (
-    OutcomeFact, UsageFact, activity_facts, outcome_facts, person_by_email, seat_facts, team_members, usage_facts,
-)
+from bot.reads.person_weeks import AskerWeeks, read_asker
 
 
 @dataclass(frozen=True)
@@ -70,36 +71,46 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+def me_weeks(weeks: Sequence[Week]) -> list[Week]:
+    """The weeks a report of `weeks` reads: those weeks and the spike history before the first."""
+    return [min(weeks).shift(-SPIKE_HISTORY_WEEKS), *weeks]
+
+
+def read_me(session: Session, config: OrgConfig, prices: PriceTable, email: str, weeks: Sequence[Week]) -> AskerWeeks:
+    """The read model `me` of these weeks needs, in one go."""
+    return read_asker(session, config, prices, email, me_weeks(weeks))
+
+
+def me_reports(read: AskerWeeks, weeks: Sequence[Week], policy: Policy) -> tuple[MeReport, ...]:
+    """One report per week, in memory; `read` must cover `me_weeks(weeks)`."""
+    return tuple(me_of(read, week, policy) for week in weeks)
+
+
 def me_report(session: Session, config: OrgConfig, prices: PriceTable, email: str, week: Week) -> MeReport:
-    person = person_by_email(session, email)
-    if person is None or person.id is None:
-        raise UnknownPerson(f"{email} is not in the directory: add them to the config's people")
-    members = team_members(session, person.team) if person.team else [person]
-    ids = [m.id for m in members if m.id is not None]
+    """One week's report, read and built (for the CLI and one-off callers)."""
+    return me_of(read_me(session, config, prices, email, [week]), week, config.policy)
+
+
+def me_of(read: AskerWeeks, week: Week, policy: Policy) -> MeReport:
+    person, mine = read.person, read.mine(week)
     history = [week.shift(-back) for back in range(SPIKE_HISTORY_WEEKS, 0, -1)]
-    figures = people_weeks(session, config, prices, ids, [week])
-    figures.update(people_weeks(session, config, prices, [person.id], history))
-    mine = figures[(person.id, str(week))]
-    standing = _standing(person.team, ids, figures, mine, week, config.policy.min_group_size)
-    activity = activity_facts(session, [person.id], week.monday, week.end)
-    seats = idle_seats(seat_facts(session, [person.id], week.monday, week.end), week)
+    standing = _standing(person.team, read, week, policy.min_group_size)
     flags = person_flags(
-        mine, [figures[(person.id, str(w))].spend_usd for w in history],
-        standing.median_yield_per_100usd if standing else None, seats, config.policy.flags,
+        mine, [read.mine(w).spend_usd for w in history],
+        standing.median_yield_per_100usd if standing else None,
+        idle_seats(read.seats_in(week), week), policy.flags,
     )
     return MeReport(person.email, person.name, week, mine, standing, tuple(flags),
-                    rework(activity, mine.outcomes["pr_reverted"]))
+                    rework(read.activity_in(week), mine.outcomes["pr_reverted"]))
 
 
-def _standing(
-    team: str | None, ids: list[int], figures: dict[tuple[int, str], PersonWeek], mine: PersonWeek,
-    week: Week, min_group_size: int,
-) -> TeamStanding | None:
+def _standing(team: str | None, read: AskerWeeks, week: Week, min_group_size: int) -> TeamStanding | None:
     """The team median and the person's band, only for teams at or above the privacy floor."""
+    ids = read.team.ids
     if team is None or len(ids) < min_group_size:
         return None
-    yields = [y for y in (figures[(i, str(week))].yield_per_100usd for i in ids) if y is not None]
-    own = mine.yield_per_100usd
+    yields = [y for y in (read.team.of(i, week).yield_per_100usd for i in ids) if y is not None]
+    own = read.mine(week).yield_per_100usd
     enough = len(yields) >= min_group_size
     return TeamStanding(
         name=team, people=len(ids), median_yield_per_100usd=median(yields) if enough else None,

@@ -1,46 +1,35 @@
-"""`me` as text: the same sentences for the terminal, Slack and Teams."""
+"""Answers as sentences: the same words for the terminal, Slack and Teams.
+
+Invariant: `lines` is the one place an answer's wording lives. Its lines are spans (`str`, `Code`,
+`Strong`), never markup; `plain_text` joins them for terminals and fallbacks, and the Slack and Teams
+adapters render the same spans as mrkdwn and Markdown.
+"""
 
 from __future__ import annotations
 
-from bot.digest.format import money, points, ratio, share
 from bot.answers.me import MeReport
+from bot.answers.types import (
+    Answer,
+    Code,
+    HelpAnswer,
+    KudosAnswer,
+    Line,
+    MeAnswer,
+    NotLinked,
+    PreviewAnswer,
+    PrivacyAnswer,
+    Refusal,
+    Span,
+    Strong,
+    TeamAnswer,
+    TrendAnswer,
+    UsageProblem,
+)
+from bot.core.metrics import yield_per_100usd
+from bot.digest.format import money, points, ratio, share
+from bot.digest.text import digest_text
 
-
-def me_text(report: MeReport) -> str:
-    f = report.figures
-    o = f.outcomes
-    who = report.name or report.email
-    lines = [
-        f"{who} · week {report.week}",
-        f"AI spend: {money(f.spend_usd)} ({f.tokens.total:,} tokens: {f.tokens.input:,} input, "
-        f"{f.tokens.output:,} output, {f.tokens.cache_read:,} cache read, {f.tokens.cache_write:,} cache write)",
-        f"Outcomes: {points(o['pr_merged'])} merged PRs, {points(o['pr_reverted'])} reverted, "
-        f"{points(o['tickets_closed'])} tickets closed → {points(f.outcome_points)} outcome points",
-        f"Yield: {ratio(f.yield_per_100usd)} points per $100"
-        + ("" if f.yield_per_100usd is not None else " (needs at least $1 of spend)"),
-        f"Frontier share of spend: {share(f.frontier_share)}; the standard tier would have saved {money(f.savings_usd)}",
-    ]
-    if f.unpriced_models:
-        lines.append(f"Not priced yet (left out of spend): {', '.join(sorted(f.unpriced_models))}")
-    if report.team is None:
-        lines.append("Team comparison: hidden, your team is smaller than the privacy floor.")
-    elif report.team.band is None:
-        lines.append(f"Team median yield: {ratio(report.team.median_yield_per_100usd)} per $100 (no band for you this week).")
-    else:
-        lines.append(
-            f"Team: you are in the {report.team.band} of {report.team.people} people on yield "
-            f"(team median {ratio(report.team.median_yield_per_100usd)} per $100)."
-        )
-    rework = {k: v for k, v in report.rework.items() if v}
-    if rework:
-        lines.append("Rework: " + ", ".join(f"{points(v)} {REWORK_LABELS.get(k, k)}" for k, v in sorted(rework.items())))
-    for flag in report.flags:
-        lines.append(f"⚑ {flag.detail}. Tip: {flag.tip}")
-    if not report.flags:
-        lines.append("No flags this week.")
-    return "\n".join(lines)
-
-
+HELP_INTRO = "Outcomes per dollar, only about you, only to you."
 REWORK_LABELS = {
     "prs_reverted": "PRs reverted",
     "assistant_edits_rejected": "Claude Code edits rejected",
@@ -49,19 +38,157 @@ REWORK_LABELS = {
 }
 
 
+def lines(answer: Answer) -> list[Line]:
+    """The answer's sentences, one line each."""
+    match answer:
+        case HelpAnswer():
+            return help_lines(answer)
+        case UsageProblem():
+            return [answer.problem, *help_lines(answer.help)]
+        case MeAnswer(reports=(report,)):
+            return _plain_lines(me_text(report))
+        case MeAnswer():
+            return _plain_lines(period_text(answer.reports))
+        case TrendAnswer():
+            return [(f"Your last {len(answer.weeks)} weeks:",), *_plain_lines(_trend_text(answer))]
+        case TeamAnswer():
+            return _plain_lines(digest_text(answer.digest))
+        case PreviewAnswer():
+            return [_preview_line(answer)]
+        case _:
+            return [_short_line(answer)]
+
+
+def plain(line: Line) -> str:
+    return "".join(_plain_span(span) for span in line)
+
+
+def plain_text(answer: Answer) -> str:
+    return "\n".join(plain(line) for line in lines(answer))
+
+
+def _plain_span(span: Span) -> str:
+    """Commands in quotes, so they read as something to type; emphasis and text as they are."""
+    if isinstance(span, Code):
+        return f'"{span.text}"'
+    return span.text if isinstance(span, Strong) else span
+
+
+def _plain_lines(text: str) -> list[Line]:
+    return [(line,) for line in text.splitlines()]
+
+
+def help_lines(answer: HelpAnswer) -> list[Line]:
+    return [(HELP_INTRO,), *((Strong(f"{answer.prefix} {usage}"), f": {what}") for usage, what in answer.entries)]
+
+
+def say(*commands: str, example: str | None = None) -> Line:
+    """`Say a, b or c (for example x).`, the commands as `Code`."""
+    spans: list[Span] = ["Say "]
+    for i, command in enumerate(commands):
+        if i:
+            spans.append(" or " if i == len(commands) - 1 else ", ")
+        spans.append(Code(command))
+    spans.append(f" (for example {example})." if example else ".")
+    return tuple(spans)
+
+
+def _short_line(answer: KudosAnswer | PrivacyAnswer | Refusal | NotLinked) -> Line:
+    match answer:
+        case KudosAnswer(on=True):
+            return ("Kudos on: the weekly digest may name you for what you shipped (never for usage).",)
+        case KudosAnswer():
+            return ("Kudos off: the weekly digest will not name you.",)
+        case PrivacyAnswer():
+            return (_privacy_text(answer),)
+        case Refusal():
+            return ("Sorry, the team digest is only for that team's configured managers.",)
+        case NotLinked():
+            return (
+                "I can't find you in tokenworth's directory yet. Ask your tokenworth admin to add your work email "
+                "to the config's ", Code("people:"), " (or ", Code("tokenworth people import"), "), then try again.",
+            )
+
+
+def _privacy_text(answer: PrivacyAnswer) -> str:
+    feeds = ", ".join(answer.sources) if answer.sources else "no feed yet"
+    return (
+        "What tokenworth stores about you: AI usage per day, tool and model (tokens, requests, list-price "
+        "value), activity counts (sessions, lines, accepted and rejected suggestions), outcomes (merged PRs, "
+        f"reverts, closed tickets) and the feed identities that map to you. Feeds with data about you: {feeds}. "
+        "No prompts, code or messages are stored. Your own numbers go only to you; anything shown to others "
+        f"covers at least {answer.min_group_size} people and never ranks anyone. Data is kept "
+        "until your admin deletes it; there is no automatic expiry yet."
+    )
+
+
+def _preview_line(answer: PreviewAnswer) -> Line:
+    digest = answer.digest
+    if answer.team is None or digest is None:
+        return ("You are not in a team, so no manager digest includes you.",)
+    if digest.suppressed:
+        return (f"Last week's digest for {answer.team} showed no team figures (fewer than "
+                f"{digest.min_group_size} people active), so nothing about you.",)
+    shown = (f"Last week's digest for {answer.team} includes you only inside team totals of "
+             f"{digest.current.people_active} people, and flags only as counts.")
+    if answer.kudos_opt_in and answer.shipped:
+        return (f"{shown} You opted in to kudos, so it names you: \"{answer.named_as}: {answer.shipped}\".",)
+    if answer.kudos_opt_in:
+        return (f"{shown} You opted in to kudos; you'd be named when you ship something.",)
+    return (f"{shown} It never names you. ", Code(answer.kudos_command), " lets it name what you shipped.")
+
+
+def _trend_text(answer: TrendAnswer) -> str:
+    return "\n".join(f"{w.week}: ${w.spend_usd:,.2f} spend, {w.outcome_points:g} points" for w in answer.weeks)
+
+
+def me_text(report: MeReport) -> str:
+    f = report.figures
+    o = f.outcomes
+    who = report.name or report.email
+    text = [
+        f"{who} · week {report.week}",
+        f"AI spend: {money(f.spend_usd)} ({f.tokens.total:,} tokens: {f.tokens.input:,} input, "
+        f"{f.tokens.output:,} output, {f.tokens.cache_read:,} cache read, {f.tokens.cache_write:,} cache write)",
+        f"Outcomes: {points(o['pr_merged'])} merged PRs, {points(o['pr_reverted'])} reverted, "
+        f"{points(o['tickets_closed'])} tickets closed → {points(f.outcome_points)} outcome points",
+        f"Yield: {ratio(f.yield_per_100usd)} points per $100"
+        + ("" if f.yield_per_100usd is not None else " (needs at least $1 of spend)"),
+        f"Frontier share of spend: {share(f.frontier_share)}; "
+        f"the standard tier would have saved {money(f.savings_usd)}",
+    ]
+    if f.unpriced_models:
+        text.append(f"Not priced yet (left out of spend): {', '.join(sorted(f.unpriced_models))}")
+    text.append(_standing_line(report))
+    rework = {k: v for k, v in report.rework.items() if v}
+    if rework:
+        text.append("Rework: " + ", ".join(f"{points(v)} {REWORK_LABELS.get(k, k)}" for k, v in sorted(rework.items())))
+    text += [f"⚑ {flag.detail}. Tip: {flag.tip}" for flag in report.flags]
+    if not report.flags:
+        text.append("No flags this week.")
+    return "\n".join(text)
+
+
+def _standing_line(report: MeReport) -> str:
+    if report.team is None:
+        return "Team comparison: hidden, your team is smaller than the privacy floor."
+    if report.team.band is None:
+        return f"Team median yield: {ratio(report.team.median_yield_per_100usd)} per $100 (no band for you this week)."
+    return (f"Team: you are in the {report.team.band} of {report.team.people} people on yield "
+            f"(team median {ratio(report.team.median_yield_per_100usd)} per $100).")
+
+
 def period_text(reports: tuple[MeReport, ...]) -> str:
     """Several weeks: one line each, then the totals."""
     first, last = reports[0], reports[-1]
-    who = last.name or last.email
-    lines = [f"{who} · weeks {first.week} to {last.week}"]
+    text = [f"{last.name or last.email} · weeks {first.week} to {last.week}"]
     spend = points_total = 0.0
     for report in reports:
         f = report.figures
         spend += f.spend_usd
         points_total += f.outcome_points
-        lines.append(f"{report.week}: {money(f.spend_usd)} spend, {points(f.outcome_points)} points, "
-                     f"yield {ratio(f.yield_per_100usd)}")
-    from bot.core.metrics import yield_per_100usd
-
-    lines.append(f"Total: {money(spend)} spend, {points(points_total)} points, yield {ratio(yield_per_100usd(points_total, spend))} per $100")
-    return "\n".join(lines)
+        text.append(f"{report.week}: {money(f.spend_usd)} spend, {points(f.outcome_points)} points, "
+                    f"yield {ratio(f.yield_per_100usd)}")
+    text.append(f"Total: {money(spend)} spend, {points(points_total)} points, "
+                f"yield {ratio(yield_per_100usd(points_total, spend))} per $100")
+    return "\n".join(text)

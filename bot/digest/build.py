@@ -12,15 +12,14 @@ from sqlmodel import Session
 
 from bot.config.org import OrgConfig
 from bot.errors import UsageError
-from bot.reads.person_weeks import people_weeks
-from bot.core.attribution import unattributed
+from bot.reads.person_weeks import TeamWeeks, span, team_weeks
 from bot.core.signals import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
 from bot.core.metrics import PersonWeek, median, spend_of, yield_per_100usd
 from bot.core.prices import PriceTable
 from bot.core.weeks import Week
 from storage.models import Person
 from bot.reads.queries import (
-    SeatFact, billed_total, days_with_usage, last_ingest_per_source, seat_facts, team_members, unattributed_usage,
+    SeatFact, billed_total, last_ingest_per_source, seat_facts, unattributed_facts,
 )
 
 HISTORY_WEEKS = 8
@@ -153,14 +152,23 @@ def _week_figures(week: Week, people: Sequence[PersonWeek], min_group_size: int)
     )
 
 
-def load_digest(session: Session, config: OrgConfig, prices: PriceTable, team: str, week: Week) -> Digest:
+def digest_weeks(week: Week) -> tuple[Week, ...]:
+    """The weeks a digest of `week` is built from, oldest first."""
+    return span(week.shift(1 - HISTORY_WEEKS), week)
+
+
+def load_digest(
+    session: Session, config: OrgConfig, prices: PriceTable, team: str, week: Week, read: TeamWeeks | None = None
+) -> Digest:
+    """The team's digest; `read`: the team's figures when the caller has read them already (reused, not re-read)."""
     if config.team(team) is None:
         known = ", ".join(t.name for t in config.teams) or "none configured"
         raise UsageError(f"unknown team {team!r} (teams: {known})")
-    members = team_members(session, team)
-    ids = [m.id for m in members if m.id is not None]
-    weeks = [week.shift(-back) for back in range(HISTORY_WEEKS)]
-    figures = people_weeks(session, config, prices, ids, weeks) if ids else {}
+    if read is None:
+        read = team_weeks(session, config, prices, team, digest_weeks(week))
+    elif not read.covers(digest_weeks(week)) or any(m.team != team for m in read.members):
+        raise ValueError(f"the figures passed in are not {team}'s over the weeks of its {week} digest")
+    members, ids, figures = list(read.members), read.ids, read.figures
     digest = build_digest(team, week, figures, ids, config.policy.min_group_size, last_ingest_per_source(session))
     if digest.suppressed:
         return digest
@@ -219,8 +227,5 @@ def shipped_summary(week: PersonWeek) -> str:
 
 def unattributed_spend(session: Session, config: OrgConfig, prices: PriceTable, week: Week) -> float:
     """Org-level spend that belongs to nobody this week, counted once."""
-    rows = unattributed_usage(session, week.monday, week.end)
-    report_days = days_with_usage(session, "anthropic_usage", week.monday, week.end)
-    gateway_days = days_with_usage(session, "litellm", week.monday, week.end)
-    facts = unattributed(rows, config.gateways, report_days, gateway_days)
-    return sum(spend_of(f, prices) or 0.0 for f in facts)
+    facts = unattributed_facts(session, config.gateways, week.monday, week.end)
+    return sum(spend_of(fact, prices) or 0.0 for fact, _kind, _value in facts)

@@ -1,8 +1,8 @@
 """The Teams agent: commands as messages answered with Adaptive Cards, and conversation references kept.
 
 A thin adapter (Microsoft 365 Agents SDK AgentApplication): it resolves the asker, calls the same
-`bot.answers.commands.answer` Slack calls, and renders the Answer as a card. Personal answers are never posted
-in a channel or group chat: they go to a 1:1 chat with the asker.
+`bot.answers.commands.answer` Slack calls, and renders the typed answer as a card (bot.msteams.cards).
+Invariant: personal answers are never posted in a channel or group chat: they go to a 1:1 chat with the asker.
 """
 
 from __future__ import annotations
@@ -11,27 +11,39 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from microsoft_agents.activity import (
-    Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationParameters,
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
 )
 from microsoft_agents.hosting.core import (
-    AgentApplication, ApplicationOptions, CardFactory, ConnectorClientBase, Connections, MemoryStorage,
-    TurnContext, TurnState,
+    AgentApplication,
+    ApplicationOptions,
+    CardFactory,
+    Connections,
+    ConnectorClientBase,
+    MemoryStorage,
+    TurnContext,
+    TurnState,
 )
 
-from bot.answers.commands import Answer, answer
-from bot.runtime import Runtime
-from bot.msteams.cards import adaptive_card, answer_card
+from bot.answers.commands import answer
+from bot.answers.text import plain
+from bot.answers.types import Answer, Code, HelpAnswer, Line, TrendAnswer, UsageProblem
+from bot.msteams.cards import adaptive_card, answer_card, markdown
 from bot.msteams.charts import ChartStore, chart_url
 from bot.msteams.identity import TeamsUser, connector, person_email, teams_user
 from bot.msteams.references import save_reference
+from bot.runtime import Runtime
 
 log = logging.getLogger("tokenworth.teams")
 PREFIX = "@tokenworth"
-PUBLIC_KINDS = ("help", "usage")  # answers that say nothing about anybody
+PUBLIC = (HelpAnswer, UsageProblem)  # answers that say nothing about anybody
 SHARED_SCOPES = ("channel", "groupChat")
 Clock = Callable[[], datetime]
 
@@ -42,7 +54,7 @@ class TokenworthAgent:
     def __init__(self, runtime: Runtime, charts: ChartStore, clock: Clock | None = None):
         self.runtime = runtime
         self.charts = charts
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def application(self, connections: Connections) -> AgentApplication[TurnState]:
         options = ApplicationOptions(
@@ -62,7 +74,7 @@ class TokenworthAgent:
             await asyncio.to_thread(save_reference, self.runtime.engine, activity, self.clock())
         user = await teams_user(context)
         reply = await asyncio.to_thread(self.reply_for, user, _command_text(activity.text or ""))
-        if reply.kind in PUBLIC_KINDS or _scope(activity) not in SHARED_SCOPES:
+        if isinstance(reply, PUBLIC) or _scope(activity) not in SHARED_SCOPES:
             await context.send_activity(_card_activity(self.card_for(reply)))
             return
         await self._answer_privately(context, reply)
@@ -76,20 +88,22 @@ class TokenworthAgent:
 
     def _trend_chart(self, reply: Answer) -> str | None:
         public_url = self.runtime.settings.public_url
-        if reply.kind != "trend" or not reply.trend or not public_url:
+        if not isinstance(reply, TrendAnswer) or not reply.weeks or not public_url:
             return None
         from bot.digest.charts import person_trend_png
 
-        return chart_url(public_url, self.charts.put(person_trend_png(reply.trend)))
+        return chart_url(public_url, self.charts.put(person_trend_png(reply.weeks)))
 
     async def _answer_privately(self, context: TurnContext, reply: Answer) -> None:
         """In a channel or group chat, the answer goes to a 1:1 chat; the channel only hears where it went."""
         activity = context.activity
         client = connector(context)
         sent = client is not None and await _send_one_to_one(client, activity, _card_activity(self.card_for(reply)))
-        note = ("I sent you the answer in a private chat with tokenworth." if sent else
-                f"Your own numbers are only for you: open a chat with tokenworth and say `{_short(activity.text or '')}` there.")
-        await context.send_activity(_card_activity(adaptive_card([_plain(note)], note)))
+        note: Line = ("I sent you the answer in a private chat with tokenworth.",) if sent else (
+            "Your own numbers are only for you: open a chat with tokenworth and say ",
+            Code(_short(activity.text or "")), " there.",
+        )
+        await context.send_activity(_card_activity(adaptive_card([_plain(markdown(note))], plain(note))))
 
     async def on_conversation_update(self, context: TurnContext, _state: TurnState) -> None:
         activity = context.activity
@@ -135,7 +149,7 @@ def _card_activity(card: dict[str, Any]) -> Activity:
 
 
 def _plain(text: str) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text.replace("`", ""), "wrap": True}
+    return {"type": "TextBlock", "text": text, "wrap": True}
 
 
 def _scope(activity: Activity) -> str:

@@ -1,26 +1,51 @@
-"""Adaptive Cards (schema 1.5) for Teams: the same sentences and numbers as Slack and the terminal."""
+"""Adaptive Cards (schema 1.5) for Teams: the same sentences and numbers as Slack and the terminal.
+
+Invariant: cards are built from the typed answers. Wording comes from `bot.answers.text.lines`; only
+how spans look is decided here (commands and emphasis as **bold**, the Markdown subset cards render).
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.answers.commands import Answer
+from bot.answers.me import MeReport
+from bot.answers.text import lines, plain_text
+from bot.answers.types import (
+    Answer,
+    HelpAnswer,
+    KudosAnswer,
+    Line,
+    MeAnswer,
+    NotLinked,
+    PreviewAnswer,
+    PrivacyAnswer,
+    Refusal,
+    Span,
+    TeamAnswer,
+    TrendAnswer,
+    UsageProblem,
+)
 from bot.digest.build import Digest
 from bot.digest.format import money, points, ratio
 from bot.digest.summary import (
-    EXPLAINER, freshness_line, headline, kudos_lines, money_lines, signal_lines, suppressed_text,
+    EXPLAINER,
+    freshness_line,
+    headline,
+    kudos_lines,
+    money_lines,
+    signal_lines,
+    suppressed_text,
 )
 
 Element = dict[str, Any]
 VERSION = "1.5"
 MAX_BYTES = 28_000  # Teams refuses message payloads of about 28 KB and more
-TITLES = {
-    "help": "tokenworth", "preview": "What your manager's digest shows about you", "kudos": "Kudos",
-    "privacy": "Your data in tokenworth", "refusal": "Team digest", "usage": "tokenworth",
-    "unknown_person": "Not linked yet",
+TITLES: dict[type[Answer], str] = {
+    HelpAnswer: "tokenworth", PreviewAnswer: "What your manager's digest shows about you", KudosAnswer: "Kudos",
+    PrivacyAnswer: "Your data in tokenworth", Refusal: "Team digest", UsageProblem: "tokenworth",
+    NotLinked: "Not linked yet",
 }
 
 
@@ -34,34 +59,47 @@ def adaptive_card(body: list[Element], fallback: str) -> dict[str, Any]:
 
 def answer_card(answer: Answer, trend_chart_url: str | None = None) -> dict[str, Any]:
     """The card for a command's answer: only ever about the asker (or their team, for managers)."""
-    if answer.kind == "team" and answer.digest is not None:
-        return digest_card(answer.digest)
-    if answer.kind == "me" and len(answer.reports) == 1 and answer.me is not None:
-        return adaptive_card(_me_body(answer), answer.text)
-    if answer.kind == "trend" and answer.trend:
-        return adaptive_card(_trend_body(answer, trend_chart_url), answer.text)
-    lines = answer.text.splitlines()
-    title = TITLES.get(answer.kind, lines[0] if lines else "tokenworth")
-    rest = lines if answer.kind in TITLES else lines[1:]
-    return adaptive_card([_title(title), *(_text(line) for line in rest)], answer.text)
+    match answer:
+        case TeamAnswer():
+            return digest_card(answer.digest)
+        case MeAnswer(reports=(report,)):
+            return adaptive_card(_me_body(report, lines(answer)), plain_text(answer))
+        case TrendAnswer(weeks=weeks) if weeks:
+            return adaptive_card(_trend_body(answer, trend_chart_url), plain_text(answer))
+        case MeAnswer() | TrendAnswer():
+            first, *rest = lines(answer)
+            body = [_title(markdown(first)), *(_text(markdown(line)) for line in rest)]
+            return adaptive_card(body, plain_text(answer))
+        case _:
+            body = [_title(TITLES[type(answer)]), *(_text(markdown(line)) for line in lines(answer))]
+            return adaptive_card(body, plain_text(answer))
 
 
-def _me_body(answer: Answer) -> list[Element]:
-    assert answer.me is not None
-    f = answer.me.figures
-    lines = answer.text.splitlines()
+def markdown(line: Line) -> str:
+    """A line in the Markdown subset Adaptive Cards render: commands and emphasis in **bold**, text as it is."""
+    return "".join(_span(span) for span in line)
+
+
+def _span(span: Span) -> str:
+    if isinstance(span, str):
+        return span
+    return f"**{span.text}**" if span.text else ""
+
+
+def _me_body(report: MeReport, text: list[Line]) -> list[Element]:
+    f = report.figures
     facts = _facts([
         ("AI spend", money(f.spend_usd)), ("Tokens", f"{f.tokens.total:,}"),
         ("Outcome points", points(f.outcome_points)), ("Yield (points per $100)", ratio(f.yield_per_100usd)),
     ])
-    return [_title(lines[0]), facts, *(_text(line) for line in lines[1:])]
+    return [_title(markdown(text[0])), facts, *(_text(markdown(line)) for line in text[1:])]
 
 
-def _trend_body(answer: Answer, chart_url: str | None) -> list[Element]:
-    body = [_title("Your last 8 weeks"),
-            _facts([(w.week, f"{money(w.spend_usd)} spend, {points(w.outcome_points)} points") for w in answer.trend])]
+def _trend_body(answer: TrendAnswer, chart_url: str | None) -> list[Element]:
+    body = [_title(f"Your last {len(answer.weeks)} weeks"),
+            _facts([(w.week, f"{money(w.spend_usd)} spend, {points(w.outcome_points)} points") for w in answer.weeks])]
     if chart_url:
-        body.append(_image(chart_url, "Your spend against outcome points, last 8 weeks"))
+        body.append(_image(chart_url, f"Your spend against outcome points, last {len(answer.weeks)} weeks"))
     return body
 
 
@@ -93,11 +131,11 @@ def digest_fallback(digest: Digest) -> str:
 
 
 def _title(text: str) -> Element:
-    return {"type": "TextBlock", "text": _markdown(text), "weight": "Bolder", "size": "Medium", "wrap": True}
+    return {"type": "TextBlock", "text": text, "weight": "Bolder", "size": "Medium", "wrap": True}
 
 
 def _text(text: str, subtle: bool = False) -> Element:
-    block: Element = {"type": "TextBlock", "text": _markdown(text) or " ", "wrap": True}
+    block: Element = {"type": "TextBlock", "text": text or " ", "wrap": True}
     if subtle:
         block.update(isSubtle=True, size="Small")
     return block
@@ -107,19 +145,14 @@ def _facts(pairs: Sequence[tuple[str, str]]) -> Element:
     return {"type": "FactSet", "facts": [{"title": title, "value": value} for title, value in pairs]}
 
 
-def _section(title: str, lines: Sequence[str]) -> Element:
-    text = "\n".join(f"- {_markdown(line)}" for line in lines)
-    return {"type": "Container", "separator": True, "items": [_title(title), {"type": "TextBlock", "text": text, "wrap": True}]}
+def _section(title: str, bullets: Sequence[str]) -> Element:
+    text = "\n".join(f"- {bullet}" for bullet in bullets)
+    items = [_title(title), {"type": "TextBlock", "text": text, "wrap": True}]
+    return {"type": "Container", "separator": True, "items": items}
 
 
 def _image(url: str, alt: str) -> Element:
     return {"type": "Image", "url": url, "altText": alt, "size": "Stretch"}
-
-
-def _markdown(text: str) -> str:
-    """Slack mrkdwn to the Markdown subset Adaptive Cards render: *bold* and `code` become **bold**."""
-    text = re.sub(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])", r"**\1**", text)
-    return re.sub(r"`([^`\n]+)`", r"**\1**", text)
 
 
 def _bounded(card: dict[str, Any]) -> dict[str, Any]:

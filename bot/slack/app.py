@@ -2,6 +2,7 @@
 
 Slack wants an answer within 3 seconds, so every listener acks first and does the database and
 chart work after; Bolt runs the rest in its thread pool and the reply goes to response_url.
+Invariant: each event is one call to the core (one read of the asker's figures), rendered here.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.answers.commands import Answer
+from bot.answers.types import Answer, TrendAnswer
 from bot.digest.charts import person_trend_png
 from bot.runtime import Runtime
 from bot.slack.identity import email_for_user
-from bot.slack.render import answer_blocks
-from bot.slack.workers import ask
+from bot.slack.render import answer_blocks, answer_text, home_blocks
+from bot.slack.workers import ask, ask_home
 
 log = logging.getLogger("tokenworth.slack")
 LISTENER_THREADS = 64
+HOME_BLOCKS = 100
 SORRY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
 
 
@@ -39,9 +41,10 @@ def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, w
         ack()
         try:
             reply = _answer(runtime, client, command, workers)
-            if reply.kind == "trend" and reply.trend:
+            if isinstance(reply, TrendAnswer) and reply.weeks:
                 _send_trend_chart(client, command["user_id"], reply)
-            respond(response_type="ephemeral", replace_original=False, text=reply.text[:3000], blocks=answer_blocks(reply))
+            respond(response_type="ephemeral", replace_original=False, text=answer_text(reply)[:3000],
+                    blocks=answer_blocks(reply))
         except Exception:  # noqa: BLE001 - the person gets a reply whatever happened; the log gets the details
             log.exception("/tokenworth %r failed", command.get("text"))
             respond(response_type="ephemeral", text=SORRY)
@@ -52,9 +55,8 @@ def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, w
             return
         user = event["user"]
         email = email_for_user(runtime, client, user)
-        me, trend = ask(workers, runtime, email, "me"), ask(workers, runtime, email, "trend")
-        blocks = answer_blocks(me) + (answer_blocks(trend) if trend.kind == "trend" else [])
-        client.views_publish(user_id=user, view={"type": "home", "blocks": blocks[:100]})
+        blocks = home_blocks(ask_home(workers, runtime, email))  # one call: one read of the asker's weeks
+        client.views_publish(user_id=user, view={"type": "home", "blocks": blocks[:HOME_BLOCKS]})
 
     return app
 
@@ -64,10 +66,10 @@ def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any], worker
     return ask(workers, runtime, email, command.get("text") or "")
 
 
-def _send_trend_chart(client: WebClient, user_id: str, reply: Answer) -> None:
+def _send_trend_chart(client: WebClient, user_id: str, reply: TrendAnswer) -> None:
     """The chart goes to the asker's DM with the bot: ephemeral messages cannot carry files."""
     channel = client.conversations_open(users=user_id)["channel"]["id"]
     client.files_upload_v2(
-        channel=channel, content=person_trend_png(reply.trend), filename="tokenworth-trend.png",
-        title="Your last 8 weeks: spend and outcome points", initial_comment=reply.text[:3000],
+        channel=channel, content=person_trend_png(reply.weeks), filename="tokenworth-trend.png",
+        title="Your last 8 weeks: spend and outcome points", initial_comment=answer_text(reply)[:3000],
     )

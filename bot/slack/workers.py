@@ -2,6 +2,7 @@
 
 Slack needs an ack within 3 seconds. Python threads share one interpreter lock, so under load an
 ack queued behind CPU-bound answers waits for them; answers computed in other processes don't.
+Invariant: one question is one call to a worker, which reads its figures once.
 """
 
 from __future__ import annotations
@@ -10,22 +11,28 @@ import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from bot.answers.commands import Answer, answer
-from bot.runtime import Runtime
+from bot.answers.commands import answer, home
+from bot.answers.types import Answer, Home, NotLinked
 from bot.config.settings import Settings
+from bot.runtime import Runtime
 
 _RUNTIME: Runtime | None = None
 
 
 def _start(settings: Settings, db_url: str, config_path: str) -> None:
     global _RUNTIME
-    _RUNTIME = Runtime(settings, db_url, config_path, sync=False)  # the serving process already synced it
+    _RUNTIME = Runtime(settings, db_url, config_path)  # the serving process already migrated and synced
     _RUNTIME.config  # noqa: B018 - load once per worker, not per question
 
 
 def _answer(email: str | None, text: str) -> Answer:
     assert _RUNTIME is not None, "worker not started"
     return answer(_RUNTIME, email, text)
+
+
+def _home(email: str | None) -> Home | NotLinked:
+    assert _RUNTIME is not None, "worker not started"
+    return home(_RUNTIME, email)
 
 
 def _ready() -> bool:
@@ -49,3 +56,10 @@ def ask(pool: Executor | None, runtime: Runtime, email: str | None, text: str) -
     if pool is None:
         return answer(runtime, email, text)
     return pool.submit(_answer, email, text).result()
+
+
+def ask_home(pool: Executor | None, runtime: Runtime, email: str | None) -> Home | NotLinked:
+    """Everything App Home shows, in one call: from a worker process when there is a pool, else right here."""
+    if pool is None:
+        return home(runtime, email)
+    return pool.submit(_home, email).result()
