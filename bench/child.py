@@ -29,7 +29,8 @@ def ingest(path: str, db: str) -> dict[str, Any]:
     records = stored = rejected = files = 0
     for file in sorted(Path(path).glob("*.json")) if Path(path).is_dir() else [Path(path)]:
         report = ingest_file(engine, file)
-        records, stored, rejected, files = records + report.records, stored + report.stored, rejected + report.rejected, files + 1
+        records, stored = records + report.records, stored + report.stored
+        rejected, files = rejected + report.rejected, files + 1
     seconds = time.perf_counter() - started
     return {"files": files, "records": records, "stored": stored, "rejected": rejected, "seconds": seconds,
             "peak_rss_mb": peak_rss_mb()}
@@ -54,8 +55,8 @@ def duckdb(path: str) -> dict[str, Any]:
 
 
 def me(db: str, config_path: str, samples: str, weeks: str) -> dict[str, Any]:
-    from bot.config.org import load_config
     from bot.answers.me import me_report
+    from bot.config.org import load_config
     from bot.core.prices import PriceTable
     from bot.core.weeks import Week
     from storage.engine import make_engine, session_scope
@@ -80,10 +81,10 @@ def me(db: str, config_path: str, samples: str, weeks: str) -> dict[str, Any]:
 
 def digest(db: str, config_path: str, week_text: str) -> dict[str, Any]:
     from bot.config.org import load_config
-    from bot.digest.build import load_digest
-    from bot.digest.charts import charts_for
     from bot.core.prices import PriceTable
     from bot.core.weeks import Week
+    from bot.digest.build import load_digest
+    from bot.digest.charts import charts_for
     from storage.engine import make_engine, session_scope
 
     config = load_config(config_path)
@@ -105,11 +106,10 @@ def digest(db: str, config_path: str, week_text: str) -> dict[str, Any]:
 
 def serve(db: str, config_path: str, slack_api_url: str, secret: str, token: str) -> None:
     """The production HTTP server (waitress + the Bolt app) until stdin closes; prints its port first."""
-    from bot.config.org import load_config
+    from bot.config.settings import Settings
     from bot.runtime import Runtime
     from bot.serve.run import slack_app
     from bot.slack.http import http_server
-    from bot.config.settings import Settings
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a queue is what 20 clients are meant to cause
     settings = Settings(slack_bot_token=token, slack_api_url=slack_api_url, slack_signing_secret=secret)  # type: ignore[arg-type]

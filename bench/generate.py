@@ -66,7 +66,8 @@ def org_config(path: Path, people: int, team_size: int) -> Path:
     lines += [f"  - {{name: t{t:04d}, slack_channel: '#t{t:04d}', managers: [{person_email(t * team_size)}]}}"
               for t in range(teams)]
     lines.append("people:")
-    lines += [f"  - {{email: {person_email(p)}, name: Person {p}, team: t{p % teams:04d}, aliases: {{github: gh{p:05d}}}}}"
+    lines += [f"  - {{email: {person_email(p)}, name: Person {p}, team: t{p % teams:04d}, "
+              f"aliases: {{github: gh{p:05d}}}}}"
               for p in range(people)]
     lines.append("policy: {min_group_size: 5}")
     path.parent.mkdir(parents=True, exist_ok=True)

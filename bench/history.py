@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.generate import CC_MODELS, _mix, person_email
 from bot.config.org import load_config
-from bot.people.directory import sync_directory
 from bot.core.weeks import Week
+from bot.people.directory import sync_directory
 from storage.engine import make_engine
 from storage.migrate import upgrade
 
@@ -74,7 +74,7 @@ def _merges(person: int, identity_id: int, first: date, days: int) -> Iterator[t
         week_start = first + timedelta(days=n)
         h = _mix(person * 31 + n + 7)
         for k in range(h % 5):
-            moment = datetime.combine(week_start + timedelta(days=k % 5), time(10 + k), tzinfo=timezone.utc)
+            moment = datetime.combine(week_start + timedelta(days=k % 5), time(10 + k), tzinfo=UTC)
             key = f"github:bench/app#{person}-{n}-{k}"
             yield (key, "github", "pr_merged", identity_id, moment.strftime("%Y-%m-%d %H:%M:%S.%f"),
                    str(Week.of(moment.date())), 1.0, f"Change {person}-{n}-{k}")

@@ -168,7 +168,9 @@ def slash_command(scale: Scale, db: Path, config: Path, weeks: list[str]) -> dic
                     if response.status_code != 200:
                         failures.append(f"{hook}: HTTP {response.status_code}")
                     reply = _wait_reply(slack, f"/respond/{hook}", 60)
-                    if reply is None or "Total spend" not in str(reply.get("text")) and "week" not in str(reply.get("text")):
+                    if reply is None or (
+                        "Total spend" not in str(reply.get("text")) and "week" not in str(reply.get("text"))
+                    ):
                         failures.append(f"{hook}: no answer ({reply})")
                     replies.append((time.perf_counter() - started) * 1000)
 
@@ -186,7 +188,8 @@ def slash_command(scale: Scale, db: Path, config: Path, weeks: list[str]) -> dic
         raise SystemExit(f"slash command: {len(failures)} failed, e.g. {failures[:3]}")
     return {"clients": figure(scale.clients, "concurrent clients"), "requests": figure(len(acks), "requests"),
             "ack_p50_ms": figure(percentile(acks, 0.5), "ms"), "ack_p99_ms": figure(percentile(acks, 0.99), "ms"),
-            "reply_p50_ms": figure(percentile(replies, 0.5), "ms"), "reply_p99_ms": figure(percentile(replies, 0.99), "ms"),
+            "reply_p50_ms": figure(percentile(replies, 0.5), "ms"),
+            "reply_p99_ms": figure(percentile(replies, 0.99), "ms"),
             "seconds": figure(seconds, "s")}
 
 
@@ -234,7 +237,8 @@ def run(scale: Scale, data: Path, out: Path, echo: Any = print, only: set[str] |
         if only and name not in only:
             continue  # figures merged from an earlier run keep the commit they were measured at
         for item in figures.values():
-            item["machine"], item["commit"] = f"{results['machine']['cpu']}, {results['machine']['cores']} cores", results["commit"]
+            item["machine"] = f"{results['machine']['cpu']}, {results['machine']['cores']} cores"
+            item["commit"] = results["commit"]
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
 

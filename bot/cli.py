@@ -12,24 +12,26 @@ from typing import Any
 import click
 
 from bot import __version__
-from bot.config.org import OrgConfig
-from bot.errors import ConfigError, TokenworthError
-from bot.ingest.files import ingest_paths
 from bot.answers.me import me_report
 from bot.answers.text import me_text
-from bot.people.directory import prepare
-from bot.runtime import Runtime
-from storage.migrate import upgrade as migrate
+from bot.config.org import OrgConfig
 from bot.config.settings import load_settings
 from bot.core.weeks import Week
+from bot.errors import ConfigError, TokenworthError
+from bot.ingest.files import ingest_paths
+from bot.people.directory import prepare
+from bot.runtime import Runtime
 from storage.engine import session_scope
+from storage.migrate import upgrade as migrate
 
 
 def common(command: Callable[..., Any]) -> Callable[..., Any]:
     """Every command takes --db and --config, and turns tokenworth errors into clean exits."""
 
-    @click.option("--db", "db", metavar="URL", help="Database URL (default: $DATABASE_URL or sqlite:///./tokenworth.db).")
-    @click.option("--config", "config", metavar="PATH", help="Org config YAML (default: $TOKENWORTH_CONFIG or ./tokenworth.yml).")
+    @click.option("--db", "db", metavar="URL",
+                  help="Database URL (default: $DATABASE_URL or sqlite:///./tokenworth.db).")
+    @click.option("--config", "config", metavar="PATH",
+                  help="Org config YAML (default: $TOKENWORTH_CONFIG or ./tokenworth.yml).")
     @functools.wraps(command)
     def wrapper(*args: Any, db: str | None, config: str | None, **kwargs: Any) -> Any:
         try:
@@ -92,7 +94,10 @@ def identities(runtime: Runtime, unmapped: bool, days: int) -> None:
     from bot.people.identities import identity_lines, unmapped_lines
 
     with session_scope(runtime.engine) as session:
-        lines = unmapped_lines(session, runtime.prices, runtime.config.gateways, days) if unmapped else identity_lines(session)
+        if unmapped:
+            lines = unmapped_lines(session, runtime.prices, runtime.config.gateways, days)
+        else:
+            lines = identity_lines(session)
     for line in lines or ["Nothing to show."]:
         click.echo(line)
 
@@ -138,7 +143,8 @@ def digest() -> None:
 @digest.command()
 @click.option("--team", required=True, help="Team name from the config.")
 @click.option("--week", "week_text", required=True, metavar="YYYY-Www", help="ISO week, for example 2026-W47.")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Directory for blocks.json and charts.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Directory for blocks.json and charts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the digest's data as JSON instead of text.")
 @common
 def preview(runtime: Runtime, team: str, week_text: str, out: Path, as_json: bool) -> None:
@@ -156,7 +162,8 @@ def preview(runtime: Runtime, team: str, week_text: str, out: Path, as_json: boo
 
 
 @digest.command()
-@click.option("--week", "week_text", metavar="YYYY-Www", help="ISO week (default: the week that just ended for each team).")
+@click.option("--week", "week_text", metavar="YYYY-Www",
+              help="ISO week (default: the week that just ended for each team).")
 @click.option("--team", help="Only this team (default: every team).")
 @click.option("--force", is_flag=True, help="Post again even if this week was already posted (or is stuck).")
 @common
@@ -201,7 +208,8 @@ def status(runtime: Runtime) -> None:
 
 @cli.command()
 @click.option("--socket", "mode", flag_value="socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN).")
-@click.option("--http", "mode", flag_value="http", help="Slack over HTTP at /slack/events, plus /webhooks/github and /healthz.")
+@click.option("--http", "mode", flag_value="http",
+              help="Slack over HTTP at /slack/events, plus /webhooks/github and /healthz.")
 @click.option("--teams", "mode", flag_value="teams", help="Microsoft Teams at /api/messages.")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on (HTTP and Teams).")
 @click.option("--port", default=3000, show_default=True, help="Port to listen on (HTTP and Teams).")
@@ -233,7 +241,8 @@ def demo_data(people: int, weeks: int, seed: int, end_week: str | None, out: Pat
 
 
 @cli.command(name="demo")
-@click.option("--out", "out", default="out", show_default=True, type=click.Path(path_type=Path), help="Where previews go.")
+@click.option("--out", "out", default="out", show_default=True, type=click.Path(path_type=Path),
+              help="Where previews go.")
 @click.option("--data", "data", default="demo-data", show_default=True, type=click.Path(path_type=Path),
               help="Where the generated feed files go.")
 @common
@@ -246,13 +255,15 @@ def demo_command(runtime: Runtime, out: Path, data: Path) -> None:
 
 @cli.command(name="pull")
 @click.argument("source", metavar="SOURCE")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First UTC day (default: resume from the last good pull).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="First UTC day (default: resume from the last good pull).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="UTC day to stop before (exclusive; default today).")
 @click.option("--repo", metavar="OWNER/NAME", help="Repository, for `github` (default: $GITHUB_REPOS).")
 @click.option("--json", "as_json", is_flag=True, help="Print one result per sub-feed as JSON.")
 @common
 def pull_command(runtime: Runtime, source: str, since: Any, until: Any, repo: str | None, as_json: bool) -> None:
-    """Pull a vendor API (anthropic, openai, cursor, litellm, github-copilot, github; `anthropic:usage` picks one feed)."""
+    """Pull a vendor API (anthropic, openai, cursor, litellm, github-copilot, github;
+    `anthropic:usage` picks one feed)."""
     from bot.ingest.pull import pull
 
     _prepare_for_ingest(runtime)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-
 from typing import cast
 
 from sqlalchemy import BigInteger, Index, Table, UniqueConstraint
@@ -57,7 +56,8 @@ class Usage(SQLModel, table=True):
     output_tokens: int = Field(default=0, sa_type=BigInteger)
     cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
     cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
-    cache_write_1h_tokens: int = Field(default=0, sa_type=BigInteger)  # the part of cache_write billed at the 1-hour rate
+    # the part of cache_write billed at the 1-hour rate
+    cache_write_1h_tokens: int = Field(default=0, sa_type=BigInteger)
     requests: int = Field(default=0, sa_type=BigInteger)
     cost_usd: float | None = None  # the value the feed reports; null means tokens x price
     billing: str | None = None  # how the vendor bills it, e.g. Claude Code "api" or "subscription"

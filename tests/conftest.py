@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.config.org import OrgConfig, load_config
-from bot.people.directory import sync_directory
 from bot.core.prices import PriceTable
+from bot.people.directory import sync_directory
 from storage import make_engine, upgrade
 from tests.pg import PostgresServer, find_postgres_bin
 

@@ -21,7 +21,9 @@ def tokenworth(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subp
     script = shutil.which("tokenworth", path=str(Path(sys.executable).parent))
     assert script, "the tokenworth console script is not installed next to this Python"
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TOKENWORTH_CONFIG")}
-    return subprocess.run([script, *args], cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [script, *args], cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_lists_every_command_with_a_description(tmp_path: Path) -> None:
@@ -52,7 +54,9 @@ def test_ingest_me_and_preview_end_to_end(tmp_path: Path) -> None:
                         "--json", *common, cwd=tmp_path)
     assert ingest.returncode == 0, ingest.stderr
     files = json.loads(ingest.stdout)["files"]
-    assert len(files) == 15 and all({"path", "source", "records", "stored", "duplicates", "rejected", "errors"} <= set(f) for f in files)
+    assert len(files) == 15 and all(
+        {"path", "source", "records", "stored", "duplicates", "rejected", "errors"} <= set(f) for f in files
+    )
 
     me = tokenworth("me", "--email", "cara@acme.test", "--week", "2026-W47", "--json", *common, cwd=tmp_path)
     assert me.returncode == 0, me.stderr
@@ -61,7 +65,8 @@ def test_ingest_me_and_preview_end_to_end(tmp_path: Path) -> None:
     assert "Cara Chen · week 2026-W47" in text.stdout and "$6.48" in text.stdout
 
     out = tmp_path / "preview"
-    preview = tokenworth("digest", "preview", "--team", "product", "--week", "2026-W47", "--out", str(out), *common, cwd=tmp_path)
+    preview = tokenworth("digest", "preview", "--team", "product", "--week", "2026-W47", "--out", str(out), *common,
+                         cwd=tmp_path)
     assert preview.returncode == 0, preview.stderr
     assert "No team figures" in preview.stdout
     Block.parse_all(json.loads((out / "blocks.json").read_text())["blocks"])
@@ -89,7 +94,8 @@ def test_errors_are_one_clean_line(tmp_path: Path) -> None:
     bad_week = tokenworth("me", "--email", "a@b.test", "--week", "2026-47", "--config", str(EXAMPLE_CONFIG),
                           "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
     assert bad_week.returncode == 2 and bad_week.stderr.startswith("error: week '2026-47' is not of the form")
-    no_config = tokenworth("me", "--email", "a@b.test", "--week", "2026-W47", "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
+    no_config = tokenworth("me", "--email", "a@b.test", "--week", "2026-W47",
+                           "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
     assert no_config.returncode == 2 and "config file not found" in no_config.stderr
     bad_env = tokenworth("db", "upgrade", cwd=tmp_path, env={"SLACK_BOT_TOKEN": "nope"})
     assert bad_env.returncode == 2 and "SLACK_BOT_TOKEN" in bad_env.stderr and "Traceback" not in bad_env.stderr

@@ -36,7 +36,8 @@ def test_example_config_loads() -> None:
     ("change", "expected"),
     [
         (lambda c: c["teams"][0]["digest"].update(day="0"), "teams[0].digest.day: must be a day name"),
-        (lambda c: c["teams"][1].update(timezone="Mars/Olympus"), "teams[1].timezone: unknown time zone 'Mars/Olympus'"),
+        (lambda c: c["teams"][1].update(timezone="Mars/Olympus"),
+         "teams[1].timezone: unknown time zone 'Mars/Olympus'"),
         (lambda c: c["teams"][0]["digest"].update(time="25:00"), "teams[0].digest.time"),
         (lambda c: c["policy"].update(min_group_size=4), "policy.min_group_size: must be at least 5"),
         (lambda c: c["people"][2].update(email="not-an-email"), "people[2].email: 'not-an-email' is not an email"),

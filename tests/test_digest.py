@@ -9,18 +9,18 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine
 
-from bot.people.directory import prepare
-from bot.config.org import load_config
-from bot.demo.run import DemoSpec, write_demo_org
-from bot.slack.blocks import digest_blocks
-from bot.digest.build import load_digest
-from bot.slack.preview import write_preview
-from bot.digest.text import digest_text
-from bot.ingest.files import ingest_paths
 from bot.answers.me import me_report
-from bot.runtime import Runtime
+from bot.config.org import load_config
 from bot.config.settings import Settings
 from bot.core.weeks import Week
+from bot.demo.run import DemoSpec, write_demo_org
+from bot.digest.build import load_digest
+from bot.digest.text import digest_text
+from bot.ingest.files import ingest_paths
+from bot.people.directory import prepare
+from bot.runtime import Runtime
+from bot.slack.blocks import digest_blocks
+from bot.slack.preview import write_preview
 from storage.engine import session_scope
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 
@@ -52,7 +52,7 @@ def test_preview_writes_valid_block_kit_and_png_charts(demo: Runtime, tmp_path: 
     for raw_blocks in (message["blocks"], message["thread"]["blocks"]):
         blocks = Block.parse_all(raw_blocks)
         assert 0 < len(blocks) == len(raw_blocks) <= 50
-        for block, raw in zip(blocks, raw_blocks):
+        for block, raw in zip(blocks, raw_blocks, strict=True):
             block.validate_json()
             assert block.to_dict() == raw
             assert len(raw.get("text", {}).get("text", "")) <= 3000
@@ -89,7 +89,9 @@ def test_team_below_the_privacy_floor_shows_no_figures(sqlite_engine: Engine, tm
     digest = write_preview(runtime, "platform", WEEK, tmp_path)
     data = digest.as_json()
     assert data["suppressed"] is True
-    assert all(data[k] is None for k in ("people_active", "spend_usd", "outcome_points", "yield_per_100usd", "savings_usd"))
+    assert all(
+        data[k] is None for k in ("people_active", "spend_usd", "outcome_points", "yield_per_100usd", "savings_usd")
+    )
     text = json.dumps(json.loads((tmp_path / "blocks.json").read_text()))
     assert "No team figures this week" in text and "merge small teams" in text
     assert "$" not in text

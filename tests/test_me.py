@@ -7,12 +7,12 @@ import json
 import pytest
 from sqlalchemy import Engine
 
-from bot.config.org import OrgConfig
-from bot.errors import UnknownPerson
-from bot.ingest.files import ingest_paths
 from bot.answers.me import me_report
+from bot.config.org import OrgConfig
 from bot.core.prices import PriceTable
 from bot.core.weeks import Week
+from bot.errors import UnknownPerson
+from bot.ingest.files import ingest_paths
 from storage.engine import session_scope
 from tests.conftest import FIXTURES
 
@@ -43,7 +43,9 @@ def me(engine: Engine, config: OrgConfig, prices: PriceTable, email: str, week: 
         ("dev@acme.test", "2026-W47", 0.0, 3, 0, 9),
     ],
 )
-def test_sample_org_person_weeks(acme: Engine, acme_config, prices, email, week, spend, merged, reverted, points) -> None:
+def test_sample_org_person_weeks(
+    acme: Engine, acme_config, prices, email, week, spend, merged, reverted, points
+) -> None:
     figures = me(acme, acme_config, prices, email, week)
     assert figures["spend_usd"] == pytest.approx(spend)
     assert figures["outcomes"]["pr_merged"] == merged
@@ -75,7 +77,9 @@ def test_frontier_savings_price_the_same_tokens_at_the_standard_model(acme: Engi
             for use in record["model_breakdown"]:
                 if "opus" in use["model"]:
                     t = use["tokens"]  # Sonnet 4.6: 3 input, 15 output, 0.30 cache read, 3.75 cache write
-                    sonnet = (t["input"] * 3 + t["output"] * 15 + t["cache_read"] * 0.3 + t["cache_creation"] * 3.75) / 1e6
+                    sonnet = (
+                        t["input"] * 3 + t["output"] * 15 + t["cache_read"] * 0.3 + t["cache_creation"] * 3.75
+                    ) / 1e6
                     expected += use["estimated_cost"]["amount"] / 100 - sonnet
     assert figures["savings_usd"] == pytest.approx(expected)
 

@@ -73,7 +73,8 @@ def test_reimporting_into_the_example_changes_no_setting(config_copy: Path, acme
 
 def test_import_updates_by_email_and_keeps_what_the_csv_does_not_say(config_copy: Path) -> None:
     keep = [
-        {"email": "Ana@acme.test", "name": "Ana A.", "team": "platform", "aliases": {"slack": "U0ANA", "github": "old-ana"}},
+        {"email": "Ana@acme.test", "name": "Ana A.", "team": "platform",
+         "aliases": {"slack": "U0ANA", "github": "old-ana"}},
         {"email": "zed@acme.test", "name": "Zed", "team": "product", "aliases": {"github": "zed-z"}},
     ]
     without_people(config_copy, keep)
@@ -99,7 +100,9 @@ def test_a_conflicting_alias_names_both_people_and_leaves_the_file_alone(config_
 
 def test_teams_missing_from_the_config_are_named_and_not_invented(config_copy: Path, tmp_path: Path) -> None:
     before = config_copy.read_bytes()
-    csv = write_csv(tmp_path / "new.csv", "email,team", "gus@acme.test,data", "hal@acme.test,infra", "ivy@acme.test,platform")
+    csv = write_csv(
+        tmp_path / "new.csv", "email,team", "gus@acme.test,data", "hal@acme.test,infra", "ivy@acme.test,platform"
+    )
     with pytest.raises(ConfigError, match="does not define: data, infra"):
         import_into_config(csv, config_copy)
     assert config_copy.read_bytes() == before
@@ -110,7 +113,8 @@ def test_teams_missing_from_the_config_are_named_and_not_invented(config_copy: P
     [
         (["name,team", "Gus,platform"], "needs an email column"),
         (["email,team", "gus@acme.test,platform", "not-an-email,platform"], "line 3: email"),
-        (["email,team", "gus@acme.test,platform", "GUS@acme.test,product"], "line 3: gus@acme.test is already on line 2"),
+        (["email,team", "gus@acme.test,platform", "GUS@acme.test,product"],
+         "line 3: gus@acme.test is already on line 2"),
     ],
 )
 def test_bad_people_csvs_are_refused_with_the_line(tmp_path: Path, lines: list[str], message: str) -> None:

@@ -22,7 +22,9 @@ def test_model_names_are_normalised(raw: str, normal: str) -> None:
 
 def test_cost_uses_every_token_kind() -> None:
     table = PriceTable.builtin()
-    tokens = Tokens(input=1_000_000, output=1_000_000, cache_read=1_000_000, cache_write=2_000_000, cache_write_1h=1_000_000)
+    tokens = Tokens(
+        input=1_000_000, output=1_000_000, cache_read=1_000_000, cache_write=2_000_000, cache_write_1h=1_000_000
+    )
     # Opus 4.6: 5 input + 25 output + 0.5 read + 6.25 (5-minute write) + 10 (1-hour write)
     assert table.cost("claude-opus-4-6-20260101", tokens) == pytest.approx(46.75)
     assert table.tier("claude-opus-4-6") == "frontier"
@@ -35,7 +37,10 @@ def test_unpriced_model_is_none_not_zero() -> None:
 
 def test_config_prices_extend_and_override() -> None:
     override = PriceConfig(provider="acme", tier="economy", input=1, output=2, aliases=("house-model-latest",))
-    table = PriceTable.builtin({"house-model": override, "gpt-5": PriceConfig(provider="openai", tier="standard", input=2, output=20)})
+    table = PriceTable.builtin({
+        "house-model": override,
+        "gpt-5": PriceConfig(provider="openai", tier="standard", input=2, output=20),
+    })
     assert table.cost("house-model-latest", Tokens(input=1_000_000, output=1_000_000)) == pytest.approx(3)
     assert table.cost("gpt-5-2025-08-07", Tokens(output=1_000_000)) == pytest.approx(20)
 

@@ -9,11 +9,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.digest.build import build_digest
-from bot.digest.send import send_digest
 from bot.core.metrics import PersonWeek
 from bot.core.privacy import decode, encode, too_close
+from bot.digest.build import build_digest
 from bot.digest.guard import guard
+from bot.digest.send import send_digest
 from bot.people.directory import prepare
 from bot.runtime import Runtime
 from bot.slack.client import web_client
@@ -27,8 +27,10 @@ groups = st.frozensets(st.integers(0, 30), max_size=20)
 @given(groups, st.lists(groups, max_size=4), st.integers(5, 8))
 def test_a_shown_digest_never_sits_a_few_people_away_from_another(members, shown, floor: int) -> None:
     week = WEEK
-    figures = {(m, str(week.shift(-b))): PersonWeek(str(week.shift(-b)), spend_usd=10.0, outcome_points=3.0, active=True)
-               for m in members for b in range(8)}
+    figures = {
+        (m, str(week.shift(-b))): PersonWeek(str(week.shift(-b)), spend_usd=10.0, outcome_points=3.0, active=True)
+        for m in members for b in range(8)
+    }
     digest = guard(build_digest("t", week, figures, sorted(members), floor), shown)
     if not digest.suppressed:
         assert len(digest.active_members) >= floor
@@ -55,9 +57,13 @@ def test_a_resend_after_one_person_left_the_team_withholds_the_figures(
     moved = Runtime(runtime.settings, runtime.db_url, str(changed))
     prepare(moved)  # a restart after the config change
     assert send_digest(moved, "platform", WEEK, poster, force=True).state == "posted"
-    first, second = [c for c in slack.called("chat.postMessage") if "thread_ts" not in c.params and c.params["channel"] == "#platform-leads"]
+    first, second = [
+        c for c in slack.called("chat.postMessage")
+        if "thread_ts" not in c.params and c.params["channel"] == "#platform-leads"
+    ]
     assert "AI spend" in json.dumps(first.params["blocks"])
-    assert "already shown for a group" in json.dumps(second.params["blocks"]) and "$" not in json.dumps(second.params["blocks"])
+    assert ("already shown for a group" in json.dumps(second.params["blocks"])
+            and "$" not in json.dumps(second.params["blocks"]))
     from bot.answers.commands import answer
 
     manager = next(t for t in config["teams"] if t["name"] == "platform")["managers"][0]

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import Engine
 
-from bot.ingest.files import ingest_paths
-from bot.finops.reconcile import reconcile
 from bot.core.weeks import Week
+from bot.finops.reconcile import reconcile
+from bot.ingest.files import ingest_paths
 from storage.engine import session_scope
 from tests.conftest import FIXTURES
 from tests.test_cli import tokenworth
@@ -40,4 +40,5 @@ def test_reconcile_from_the_command_line(tmp_path) -> None:  # type: ignore[no-u
     result = tokenworth("reconcile", "--week", "2026-W47", "--json", *common, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (line,) = json.loads(result.stdout)
-    assert line["provider"] == "anthropic" and line["spend_usd"] == pytest.approx(line["billed_usd"]["anthropic_cost"], abs=0.01)
+    assert (line["provider"] == "anthropic"
+            and line["spend_usd"] == pytest.approx(line["billed_usd"]["anthropic_cost"], abs=0.01))

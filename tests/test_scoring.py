@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,17 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from bot.core.attribution import count_once
-from bot.config.org import Flags, Policy
-from bot.digest.build import build_digest
-from bot.core.signals import IdleSeat, idle_seats, person_flags, rework
-from bot.ingest.files import ingest_file
 from bot.answers.me import me_report
+from bot.config.org import Flags, Policy
+from bot.core.attribution import count_once
 from bot.core.metrics import PersonWeek, person_week, yield_per_100usd
 from bot.core.prices import PriceTable
+from bot.core.signals import IdleSeat, idle_seats, person_flags, rework
 from bot.core.weeks import Week
-from storage.engine import session_scope
+from bot.digest.build import build_digest
+from bot.ingest.files import ingest_file
 from bot.reads.queries import ActivityFact, OutcomeFact, SeatFact, UsageFact
+from storage.engine import session_scope
 
 PRICES = PriceTable.builtin()
 POLICY = Policy()
@@ -55,7 +55,10 @@ def test_anthropic_usage_is_counted_once(facts: list[UsageFact], winners: list[s
 
 
 def test_model_aliases_group_together() -> None:
-    facts = [fact("anthropic_usage", model="claude-sonnet-4-6"), fact("claude_code", model="claude-4.6-sonnet", billing="api")]
+    facts = [
+        fact("anthropic_usage", model="claude-sonnet-4-6"),
+        fact("claude_code", model="claude-4.6-sonnet", billing="api"),
+    ]
     assert [f.source for f in count_once(facts, PRICES.canonical)] == ["anthropic_usage"]
 
 
@@ -118,11 +121,15 @@ def test_no_input_makes_a_metric_raise(usage, outcomes, history, median) -> None
 
 
 def test_spend_without_outcomes_and_frontier_heavy() -> None:
-    week = PersonWeek("2026-W47", spend_usd=200.0, outcome_points=0.0, spend_by_tier={"frontier": 150.0, "standard": 50.0})
+    week = PersonWeek(
+        "2026-W47", spend_usd=200.0, outcome_points=0.0, spend_by_tier={"frontier": 150.0, "standard": 50.0}
+    )
     names = [f.name for f in person_flags(week, [], team_median_yield=10.0, seats=[], rules=Flags())]
     assert names == ["spend_without_outcomes", "frontier_heavy"]  # yield 0 < median 10 with 75% frontier
     week.spend_by_tier = {"frontier": 110.0, "standard": 90.0}  # 55%: below the 60% threshold
-    assert [f.name for f in person_flags(week, [], team_median_yield=10.0, seats=[], rules=Flags())] == ["spend_without_outcomes"]
+    assert [f.name for f in person_flags(week, [], team_median_yield=10.0, seats=[], rules=Flags())] == [
+        "spend_without_outcomes"
+    ]
     week.spend_by_tier = {"frontier": 150.0, "standard": 50.0}
     week.outcome_points = 3.0
     names = [f.name for f in person_flags(week, [], team_median_yield=10.0, seats=[], rules=Flags())]
@@ -143,7 +150,7 @@ def test_spike_needs_two_weeks_of_history(history: list[float], spend: float, sp
 
 def test_idle_seat_is_a_paid_seat_unused_for_14_days() -> None:
     week = Week.parse("2026-W47")
-    seen = lambda d: datetime(2026, 11, d, 12, tzinfo=timezone.utc)  # noqa: E731
+    seen = lambda d: datetime(2026, 11, d, 12, tzinfo=UTC)  # noqa: E731
     seats = [
         SeatFact(1, date(2026, 11, 20), "business", 19.0, seen(1)),   # idle: 19 days
         SeatFact(1, date(2026, 11, 20), "business", 19.0, seen(10)),  # active 10 days ago
@@ -156,9 +163,11 @@ def test_idle_seat_is_a_paid_seat_unused_for_14_days() -> None:
 
 def test_rework_prefers_analytics_over_telemetry_on_the_same_day() -> None:
     facts = [
-        ActivityFact(1, DAY, "claude_code", "edits_rejected", 5), ActivityFact(1, DAY, "claude_code_otel", "edits_rejected", 5),
+        ActivityFact(1, DAY, "claude_code", "edits_rejected", 5),
+        ActivityFact(1, DAY, "claude_code_otel", "edits_rejected", 5),
         ActivityFact(1, date(2026, 11, 18), "claude_code_otel", "edits_rejected", 2),
-        ActivityFact(1, DAY, "copilot_usage", "suggestions", 40), ActivityFact(1, DAY, "copilot_usage", "acceptances", 30),
+        ActivityFact(1, DAY, "copilot_usage", "suggestions", 40),
+        ActivityFact(1, DAY, "copilot_usage", "acceptances", 30),
     ]
     assert rework(facts, 1) == {"assistant_edits_rejected": 7, "copilot_not_accepted": 10, "prs_reverted": 1}
 
@@ -182,7 +191,9 @@ def test_no_team_figure_covers_fewer_than_the_privacy_floor(people, floor: int) 
         assert (entry["spend_usd"] is None) == (sum(a for a, _, _ in people) < floor)
 
 
-def test_revert_charge_lands_whichever_order_the_prs_arrive(acme_engine: Engine, acme_config, prices, tmp_path: Path) -> None:
+def test_revert_charge_lands_whichever_order_the_prs_arrive(
+    acme_engine: Engine, acme_config, prices, tmp_path: Path
+) -> None:
     pulls = json.loads((Path(__file__).parent / "fixtures" / "github_pulls.json").read_text())
     revert = [p for p in pulls if p["number"] == 1175]
     rest = [p for p in pulls if p["number"] != 1175]
@@ -196,7 +207,9 @@ def test_revert_charge_lands_whichever_order_the_prs_arrive(acme_engine: Engine,
     with session_scope(acme_engine) as session:
         ben = me_report(session, acme_config, prices, "ben@acme.test", week)
         ana = me_report(session, acme_config, prices, "ana@acme.test", week)
-    assert (ben.figures.outcomes["pr_merged"], ben.figures.outcomes["pr_reverted"], ben.figures.outcome_points) == (1, 1, 0)
+    assert (
+        ben.figures.outcomes["pr_merged"], ben.figures.outcomes["pr_reverted"], ben.figures.outcome_points
+    ) == (1, 1, 0)
     assert ana.figures.outcomes["pr_merged"] == 2  # the revert itself is not a merge
     assert ben.rework["prs_reverted"] == 1
 
@@ -204,9 +217,14 @@ def test_revert_charge_lands_whichever_order_the_prs_arrive(acme_engine: Engine,
 def test_a_revert_of_a_revert_charges_nobody(acme_engine: Engine, acme_config, prices, tmp_path: Path) -> None:
     def pr(number: int, login: str, ref: str, day: int) -> dict:
         return {"number": number, "title": f"t{number}", "merged_at": f"2026-11-{day}T10:00:00Z", "body": "",
-                "user": {"login": login, "type": "User"}, "head": {"ref": ref}, "base": {"repo": {"full_name": "acme/app"}}}
+                "user": {"login": login, "type": "User"}, "head": {"ref": ref},
+                "base": {"repo": {"full_name": "acme/app"}}}
 
-    pulls = [pr(1, "benb", "feature", 16), pr(2, "ana-acme", "revert-1-feature", 17), pr(3, "cara-codes", "revert-2-revert", 18)]
+    pulls = [
+        pr(1, "benb", "feature", 16),
+        pr(2, "ana-acme", "revert-1-feature", 17),
+        pr(3, "cara-codes", "revert-2-revert", 18),
+    ]
     (tmp_path / "pulls.json").write_text(json.dumps(pulls))
     ingest_file(acme_engine, tmp_path / "pulls.json")
     week = Week.parse("2026-W47")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import SettingsError
 from bot.config.settings import load_settings
+from bot.errors import SettingsError
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -81,7 +80,8 @@ def test_a_config_change_reaches_the_directory_only_at_a_write_point(ingested: t
     assert code == 0 and dump(db) == before
     code, output = run("db", "upgrade", "--db", f"sqlite:///{db}", "--config", str(changed))
     assert code == 0, output
-    code, output = run("ingest", str(FIXTURES / "github_pulls.json"), "--db", f"sqlite:///{db}", "--config", str(changed))
+    code, output = run("ingest", str(FIXTURES / "github_pulls.json"),
+                       "--db", f"sqlite:///{db}", "--config", str(changed))
     assert code in (0, 1), output
     assert any("cara.chen@acme.test" in line for line in dump(db))
 

@@ -16,14 +16,14 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
-from bot.people.directory import prepare
 from bot.answers.commands import answer
 from bot.answers.types import MeAnswer
-from bot.ingest.files import ingest_paths
-from bot.runtime import Runtime
-from bot.slack.http import http_server
-from bot.serve.run import slack_app
 from bot.config.settings import Settings
+from bot.ingest.files import ingest_paths
+from bot.people.directory import prepare
+from bot.runtime import Runtime
+from bot.serve.run import slack_app
+from bot.slack.http import http_server
 from storage.engine import session_scope
 from storage.models import Person
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
@@ -166,8 +166,10 @@ def test_forged_stale_and_unsigned_requests_get_401_and_trigger_nothing(server: 
 
 def test_app_home_publishes_the_askers_week(server: str, slack: FakeSlack) -> None:
     body = json.dumps({"type": "event_callback", "team_id": "T0ACME", "api_app_id": "A0TW", "event_id": "Ev1",
-                       "event_time": int(time.time()), "event": {"type": "app_home_opened", "user": "U0ELI", "tab": "home"}})
-    response = httpx.post(f"{server}/slack/events", content=body, headers=signed_headers(body, content_type="application/json"))
+                       "event_time": int(time.time()),
+                       "event": {"type": "app_home_opened", "user": "U0ELI", "tab": "home"}})
+    response = httpx.post(f"{server}/slack/events", content=body,
+                          headers=signed_headers(body, content_type="application/json"))
     assert response.status_code == 200
     deadline = time.monotonic() + 10
     while not slack.called("views.publish") and time.monotonic() < deadline:

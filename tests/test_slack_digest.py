@@ -6,23 +6,23 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 
-from bot.people.directory import prepare
-from bot.digest import ledger as delivery
+from bot.config.settings import Settings
+from bot.core.weeks import Week
 from bot.demo.run import DemoSpec, write_demo_org
+from bot.digest import ledger as delivery
 from bot.digest.send import retry_pending, send_digest, week_just_ended
 from bot.ingest.files import ingest_paths
+from bot.people.directory import prepare
 from bot.runtime import Runtime
-from bot.config.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.poster import SlackPoster
-from bot.core.weeks import Week
 from storage.engine import session_scope
 from storage.models import DigestPost, Person
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
@@ -96,7 +96,9 @@ def test_each_team_gets_one_digest_with_details_and_charts_in_its_thread(demo: R
     assert main_ts
 
 
-def test_posting_again_or_after_a_restart_posts_nothing(demo: Runtime, demo_template: Path, tmp_path: Path, slack: FakeSlack) -> None:
+def test_posting_again_or_after_a_restart_posts_nothing(
+    demo: Runtime, demo_template: Path, tmp_path: Path, slack: FakeSlack
+) -> None:
     assert send_digest(demo, "platform", WEEK, poster(demo)).state == "posted"
     assert send_digest(demo, "platform", WEEK, poster(demo)).state == "already"
     restarted = runtime_for(demo_template, tmp_path, slack)
@@ -152,7 +154,7 @@ def test_not_in_channel_stays_pending_with_advice_and_is_retried(demo: Runtime, 
 def test_a_crash_between_claim_and_post_needs_attention_and_is_never_reposted(demo: Runtime, slack: FakeSlack) -> None:
     assert delivery.claim(demo.engine, "platform", str(WEEK), "slack")
     with session_scope(demo.engine) as session:
-        session.execute(update(DigestPost).values(claimed_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+        session.execute(update(DigestPost).values(claimed_at=datetime.now(UTC) - timedelta(hours=1)))
     assert send_digest(demo, "platform", WEEK, poster(demo)).state == "already"
     assert retry_pending(demo, poster(demo)) == []
     assert main_posts(slack) == []

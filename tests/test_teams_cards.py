@@ -7,7 +7,7 @@ card checks.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,14 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.people.directory import prepare
 from bot.answers.commands import answer
-from bot.ingest.files import ingest_paths
-from bot.runtime import Runtime
-from bot.config.settings import Settings
 from bot.answers.text import lines
 from bot.answers.types import Code, Strong
+from bot.config.settings import Settings
+from bot.ingest.files import ingest_paths
 from bot.msteams.cards import MAX_BYTES, answer_card, digest_card, markdown
+from bot.people.directory import prepare
+from bot.runtime import Runtime
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 
 SCHEMA = FIXTURES / "adaptive-card.schema.1.5.0.json"
@@ -31,7 +31,7 @@ CARA_AAD = "5f1c7a2e-0b7d-4c55-9a8e-2f0d9c1b3a47"
 ANA_AAD = "0a4c9e3b-7f15-4e61-8d2a-c1b5e9f70d36"
 PLATFORM_CHANNEL = "19:platform-leads@thread.tacv2"
 PRODUCT_CHANNEL = "19:product-leads@thread.tacv2"
-IN_W47 = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # a Wednesday of 2026-W47
+IN_W47 = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday of 2026-W47
 
 
 @cache
@@ -109,8 +109,8 @@ def test_the_me_card_shows_the_core_answer_line_for_line(acme: Runtime) -> None:
 
 
 def test_the_sample_org_digest_card_is_valid_with_and_without_figures(acme: Runtime) -> None:
-    from bot.digest.build import load_digest
     from bot.core.weeks import Week
+    from bot.digest.build import load_digest
     from storage.engine import session_scope
 
     with session_scope(acme.engine) as session:

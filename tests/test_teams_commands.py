@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 from microsoft_agents.activity import (
-    Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference, Entity,
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationReference,
+    Entity,
 )
 from microsoft_agents.testing import TestAdapter, TestFlow
 from sqlmodel import select
@@ -19,12 +24,12 @@ from sqlmodel import select
 from bot.answers.commands import answer
 from bot.answers.text import lines
 from bot.answers.types import MeAnswer
-from bot.runtime import Runtime
 from bot.msteams.agent import TokenworthAgent
 from bot.msteams.auth import connections
 from bot.msteams.cards import answer_card, markdown
 from bot.msteams.charts import ChartStore
 from bot.msteams.references import load_reference
+from bot.runtime import Runtime
 from storage.engine import session_scope
 from storage.models import Person
 from tests.test_teams_cards import ANA_AAD, CARA_AAD, IN_W47, assert_valid_card, card_texts, sample_org
@@ -160,14 +165,17 @@ def test_in_a_channel_personal_answers_are_never_posted_there(acme: Runtime) -> 
     assert "@tokenworth me" in " ".join(card_texts(help_card))
 
 
-def test_adding_the_bot_to_a_team_stores_its_conversation_reference_across_restarts(acme: Runtime, tmp_path: Path) -> None:
+def test_adding_the_bot_to_a_team_stores_its_conversation_reference_across_restarts(
+    acme: Runtime, tmp_path: Path
+) -> None:
     general = ConversationAccount(id="19:general@thread.tacv2", conversation_type="channel", tenant_id="t-acme")
     added = Activity(type=ActivityTypes.conversation_update, members_added=[BOT], from_property=ANA,
                      channel_data={"team": {"id": "19:general@thread.tacv2"}, "eventType": "teamMemberAdded"})
     someone_else = Activity(type=ActivityTypes.conversation_update, members_added=[CARA], from_property=ANA)
 
     async def run(activity: Activity) -> None:
-        await TestFlow(adapter(ANA, general), agent_for(acme).on_turn).send(activity).assert_no_more_replies().start_test()
+        flow = TestFlow(adapter(ANA, general), agent_for(acme).on_turn)
+        await flow.send(activity).assert_no_more_replies().start_test()
 
     asyncio.run(run(someone_else))
     assert load_reference(acme.engine, "19:general@thread.tacv2") is None

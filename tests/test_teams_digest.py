@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,22 +13,22 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from microsoft_agents.activity import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
-from bot.people.directory import prepare
+from bot.config.settings import Settings
 from bot.demo.run import DemoSpec, write_demo_org
 from bot.digest.send import retry_pending, send_digest, week_just_ended
 from bot.ingest.files import ingest_paths
-from bot.runtime import Runtime
-from bot.config.settings import Settings
 from bot.msteams.auth import connections
 from bot.msteams.charts import ChartStore
+from bot.msteams.http import build_app
 from bot.msteams.poster import TeamsPoster
 from bot.msteams.references import save_reference
-from bot.msteams.http import build_app
+from bot.people.directory import prepare
+from bot.runtime import Runtime
 from tests.fakes.teams_connector import FakeConnector
 from tests.test_teams_cards import assert_valid_card, card_texts
 
 WEEK = week_just_ended("UTC")
-POSTED_AT = datetime.now(timezone.utc)
+POSTED_AT = datetime.now(UTC)
 pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
 
 
@@ -125,7 +125,9 @@ def test_a_team_with_both_platforms_has_one_claim_each(demo: Runtime, connector:
     assert not delivery.claim(demo.engine, team, str(WEEK), "teams")
 
 
-def test_before_the_bot_is_added_the_digest_stays_pending_and_is_retried(demo: Runtime, connector: FakeConnector) -> None:
+def test_before_the_bot_is_added_the_digest_stays_pending_and_is_retried(
+    demo: Runtime, connector: FakeConnector
+) -> None:
     team = demo.config.teams[0].name
     result = send_digest(demo, team, WEEK, poster(demo))
     assert result.state == "pending" and "add it to that team" in result.detail

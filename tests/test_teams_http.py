@@ -13,10 +13,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.errors import SettingsError
-from bot.runtime import Runtime
 from bot.msteams.charts import ChartStore
-from bot.msteams.references import load_reference
 from bot.msteams.http import build_app
+from bot.msteams.references import load_reference
+from bot.runtime import Runtime
 from tests.fakes.teams_connector import FakeConnector
 from tests.test_teams_cards import IN_W47, assert_valid_card, card_texts, sample_org
 
@@ -58,7 +58,9 @@ def message(connector: FakeConnector, text: str, user: str = "29:ben", conversat
     }
 
 
-def test_without_a_valid_token_nothing_gets_in_when_anonymous_mode_is_off(tmp_path: Path, connector: FakeConnector) -> None:
+def test_without_a_valid_token_nothing_gets_in_when_anonymous_mode_is_off(
+    tmp_path: Path, connector: FakeConnector
+) -> None:
     runtime = sample_org(tmp_path, microsoft_app_id=APP_ID, microsoft_app_password="s3cret")
 
     async def steps(client: TestClient) -> None:
@@ -91,7 +93,9 @@ def test_without_credentials_or_anonymous_mode_the_server_does_not_start(tmp_pat
         build_app(runtime)
 
 
-def test_a_user_without_a_teams_alias_is_found_by_their_email_in_the_roster(tmp_path: Path, connector: FakeConnector) -> None:
+def test_a_user_without_a_teams_alias_is_found_by_their_email_in_the_roster(
+    tmp_path: Path, connector: FakeConnector
+) -> None:
     runtime = sample_org(tmp_path, teams_anonymous=True)
 
     async def steps(client: TestClient) -> None:
@@ -107,7 +111,9 @@ def test_a_user_without_a_teams_alias_is_found_by_their_email_in_the_roster(tmp_
     assert any(r.path == "/teams/v3/conversations/a:1on1-ben/members/29:ben" for r in connector.requests)
 
 
-def test_a_channel_mention_is_answered_in_a_private_chat_and_the_channel_hears_only_where(tmp_path: Path, connector: FakeConnector) -> None:
+def test_a_channel_mention_is_answered_in_a_private_chat_and_the_channel_hears_only_where(
+    tmp_path: Path, connector: FakeConnector
+) -> None:
     runtime = sample_org(tmp_path, teams_anonymous=True)
     channel = {"id": "19:general@thread.tacv2;messageid=1699", "conversationType": "channel", "tenantId": "t-acme"}
 

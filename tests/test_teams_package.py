@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from matplotlib.image import imread
 
-from bot.cli import cli
 from bot.answers.commands import HELP
-from bot.errors import SettingsError
+from bot.cli import cli
 from bot.config.settings import Settings
+from bot.errors import SettingsError
 from bot.msteams.package import TEAMS_DIR, build_package, draw_icons, manifest
 
 APP_ID = "3F2504E0-4F89-41D3-9A0C-0305E82C3301"

@@ -24,14 +24,18 @@ DOCUMENTED = {
     "CURSOR_API_URL": "base URL of the Cursor Admin API",
     "LITELLM_API_KEY": "LiteLLM master key or admin virtual key for `tokenworth pull litellm`",
     "LITELLM_API_URL": "base URL of your LiteLLM proxy (required to pull from it)",
-    "GITHUB_TOKEN": "GitHub token for `tokenworth pull github` and `github-copilot` (read:org, manage_billing:copilot, repo)",
+    "GITHUB_TOKEN": (
+        "GitHub token for `tokenworth pull github` and `github-copilot` (read:org, manage_billing:copilot, repo)"
+    ),
     "GITHUB_ORG": "GitHub organisation whose Copilot reports and seats are pulled",
     "GITHUB_REPOS": "comma-separated OWNER/NAME repositories whose pull requests the daily pull fetches",
     "GITHUB_API_URL": "base URL of the GitHub REST API (GitHub Enterprise Server: https://HOST/api/v3)",
     "MICROSOFT_APP_ID": "the Teams bot's Microsoft Entra app (client) id; also the Teams app package id",
     "MICROSOFT_APP_PASSWORD": "client secret of that Entra app, for replies and digests in Teams",
     "MICROSOFT_APP_TENANT_ID": "Entra tenant id of a single-tenant bot app",
-    "TEAMS_ANONYMOUS": "true accepts Teams requests without a Bot Framework JWT: local testing only, never in production",
+    "TEAMS_ANONYMOUS": (
+        "true accepts Teams requests without a Bot Framework JWT: local testing only, never in production"
+    ),
     "PUBLIC_URL": "public https base URL of this bot's server, for chart images in Teams cards (/charts/...)",
 }
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.config.org import Policy
-from bot.core.prices import PriceTable, Tokens
 from bot.core.facts import OutcomeFact, UsageFact
+from bot.core.prices import PriceTable, Tokens
 
 OUTCOME_KINDS = ("pr_merged", "pr_reverted", "tickets_closed", "ticket_points")
 MIN_SPEND_FOR_YIELD = 1.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.config.org import Flags
+from bot.core.facts import ActivityFact, SeatFact
 from bot.core.metrics import PersonWeek, median
 from bot.core.weeks import Week, to_utc
-from bot.core.facts import ActivityFact, SeatFact
 
 IDLE_AFTER = timedelta(days=14)
 SPIKE_HISTORY_WEEKS = 4
@@ -74,7 +74,7 @@ def idle_seats(seats: Iterable[SeatFact], week: Week) -> list[IdleSeat]:
 
 
 def _end_of(day: date) -> datetime:
-    return datetime.combine(day, time.max, tzinfo=timezone.utc)
+    return datetime.combine(day, time.max, tzinfo=UTC)
 
 
 def person_flags(
@@ -94,8 +94,10 @@ def person_flags(
     if own is not None and share is not None and team_median_yield is not None \
             and share >= rules.frontier_share and own < team_median_yield:
         flags.append(Flag(
-            "frontier_heavy", f"{share:.0%} of your spend ran on frontier models, and your yield is below your team's median",
-            f"Default to the standard tier and switch up only for hard problems: that would have saved ${week.savings_usd:,.2f}.",
+            "frontier_heavy",
+            f"{share:.0%} of your spend ran on frontier models, and your yield is below your team's median",
+            "Default to the standard tier and switch up only for hard problems: "
+            f"that would have saved ${week.savings_usd:,.2f}.",
         ))
     history = [s for s in previous_spend if s > 0]
     if len(history) >= SPIKE_MIN_WEEKS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from bot.errors import UsageError
 
@@ -53,10 +53,10 @@ class Week:
 
 def to_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def last_full_week(now: datetime | None = None) -> Week:
-    now = to_utc(now or datetime.now(timezone.utc))
+    now = to_utc(now or datetime.now(UTC))
     return Week.of(now).shift(-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,7 +25,9 @@ class Person(Protocol):
     def persona(self) -> Any: ...
 
 
-def write_more_tools(people: Sequence[Person], days: Sequence[date], rng: random.Random, prices: PriceTable, out: Path) -> None:
+def write_more_tools(
+    people: Sequence[Person], days: Sequence[date], rng: random.Random, prices: PriceTable, out: Path
+) -> None:
     heavy = {p.email for p in people if p.persona.name == "tokenmaxxer"}
     cursor_users = [p for i, p in enumerate(people) if i % 2 == 0 or p.email in heavy]
     events = [e for day in days if day.weekday() < 5 for p in cursor_users
@@ -41,7 +43,9 @@ def write_more_tools(people: Sequence[Person], days: Sequence[date], rng: random
                     log.write(json.dumps(row) + "\n")
     last = days[-1]
     seats = [_seat(p, last, p.email in heavy or rng.random() < 0.15, rng) for p in people if rng.random() < 0.7]
-    (out / f"copilot-seats-{last}.json").write_text(json.dumps({"total_seats": len(seats), "seats": seats}), encoding="utf-8")
+    (out / f"copilot-seats-{last}.json").write_text(
+        json.dumps({"total_seats": len(seats), "seats": seats}), encoding="utf-8"
+    )
 
 
 def _cursor_events(email: str, day: date, heavy: bool, rng: random.Random, prices: PriceTable) -> list[dict[str, Any]]:
@@ -53,26 +57,29 @@ def _cursor_events(email: str, day: date, heavy: bool, rng: random.Random, price
         tokens = Tokens(input=rng.randint(500, 6000), output=rng.randint(300, 5000),
                         cache_read=rng.randint(10_000, 300_000), cache_write=rng.randint(1000, 30_000))
         cents = round((prices.cost(model, tokens) or 0) * 100 * (CURSOR_MAX_MODE if heavy else 1), 4)
-        stamp = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=timezone.utc)
+        stamp = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=UTC)
         events.append({
             "timestamp": str(int(stamp.timestamp() * 1000) + rng.randint(0, 999)), "userEmail": email, "model": model,
             "kind": "Usage-based" if heavy else "Included in Business", "maxMode": heavy, "requestsCosts": 1,
             "isTokenBasedCall": True, "isChargeable": heavy, "isHeadless": False, "chargedCents": cents if heavy else 0,
             "isFreeBugbot": False,
-            "tokenUsage": {"inputTokens": tokens.input, "outputTokens": tokens.output, "cacheWriteTokens": tokens.cache_write,
-                           "cacheReadTokens": tokens.cache_read, "totalCents": cents},
+            "tokenUsage": {"inputTokens": tokens.input, "outputTokens": tokens.output,
+                           "cacheWriteTokens": tokens.cache_write, "cacheReadTokens": tokens.cache_read,
+                           "totalCents": cents},
         })
     return events
 
 
-def _gateway_requests(email: str, day: date, heavy: bool, rng: random.Random, prices: PriceTable) -> list[dict[str, Any]]:
+def _gateway_requests(
+    email: str, day: date, heavy: bool, rng: random.Random, prices: PriceTable
+) -> list[dict[str, Any]]:
     rows = []
     for n in range(rng.randint(5, 25) if heavy else rng.randint(0, 6)):
         model = "gpt-5.5" if heavy else "gpt-5-mini"
         prompt, completion = rng.randint(2000, 20_000), rng.randint(200, 3000)
         cached = rng.randint(0, prompt // 2)
         spend = prices.cost(model, Tokens(input=prompt - cached, cache_read=cached, output=completion)) or 0.0
-        start = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=timezone.utc)
+        start = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=UTC)
         rows.append({
             "request_id": f"chatcmpl-demo-{email.split('@')[0]}-{day:%Y%m%d}-{n}", "call_type": "acompletion",
             "spend": round(spend, 8), "prompt_tokens": prompt, "completion_tokens": completion,
@@ -87,7 +94,7 @@ def _gateway_requests(email: str, day: date, heavy: bool, rng: random.Random, pr
 
 def _seat(person: Person, last: date, idle: bool, rng: random.Random) -> dict[str, Any]:
     seen = last - timedelta(days=rng.randint(20, 60) if idle else rng.randint(0, 5))
-    stamp = datetime.combine(seen, time(10), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.combine(seen, time(10), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "created_at": "2026-01-05T09:00:00Z", "updated_at": "2026-01-05T09:00:00Z", "pending_cancellation_date": None,
         "last_activity_at": stamp, "last_activity_editor": "vscode/1.106.2/copilot-chat/0.33.2",

@@ -6,16 +6,16 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.errors import UsageError
-from bot.demo.feeds import write_more_tools
 from bot.core.prices import PriceTable, Tokens
 from bot.core.weeks import Week, last_full_week
+from bot.demo.feeds import write_more_tools
+from bot.errors import UsageError
 
 TEAM_NAMES = ("platform", "product", "payments", "growth", "data", "mobile", "infra", "search", "identity", "billing")
 ZONES = ("Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo")
@@ -35,9 +35,15 @@ class Persona:
 
 
 PERSONAS = {
-    "efficient": Persona("efficient", (("claude-sonnet-4-6", 0.6), ("claude-haiku-4-5", 0.4)), (60_000, 200_000), (4, 7), 0.02),
-    "ordinary": Persona("ordinary", (("claude-sonnet-4-6", 0.8), ("claude-opus-4-6", 0.2)), (150_000, 400_000), (2, 4), 0.05),
-    "tokenmaxxer": Persona("tokenmaxxer", (("claude-opus-4-6", 0.9), ("claude-sonnet-4-6", 0.1)), (800_000, 2_500_000), (0, 2), 0.25),
+    "efficient": Persona(
+        "efficient", (("claude-sonnet-4-6", 0.6), ("claude-haiku-4-5", 0.4)), (60_000, 200_000), (4, 7), 0.02
+    ),
+    "ordinary": Persona(
+        "ordinary", (("claude-sonnet-4-6", 0.8), ("claude-opus-4-6", 0.2)), (150_000, 400_000), (2, 4), 0.05
+    ),
+    "tokenmaxxer": Persona(
+        "tokenmaxxer", (("claude-opus-4-6", 0.9), ("claude-sonnet-4-6", 0.1)), (800_000, 2_500_000), (0, 2), 0.25
+    ),
 }
 
 
@@ -150,8 +156,10 @@ def _ci_record(day: date, rng: random.Random, prices: PriceTable) -> dict[str, A
                          "lines_of_code": {"added": 0, "removed": 0}},
         "customer_type": "api", "subscription_type": None, "date": f"{day}T00:00:00Z", "is_remote": False,
         "terminal_type": "non-interactive", "organization_id": "00000000-0000-4000-8000-000000000001",
-        "model_breakdown": [{"estimated_cost": {"amount": cents, "currency": "USD"}, "model": "claude-haiku-4-5-20251001",
-                             "tokens": {"cache_creation": 0, "cache_read": 0, "input": tokens.input, "output": tokens.output}}],
+        "model_breakdown": [{
+            "estimated_cost": {"amount": cents, "currency": "USD"}, "model": "claude-haiku-4-5-20251001",
+            "tokens": {"cache_creation": 0, "cache_read": 0, "input": tokens.input, "output": tokens.output},
+        }],
         "tool_actions": {},
     }
 
@@ -166,7 +174,8 @@ def _pulls(people: list[DemoPerson], days: list[date], rng: random.Random) -> li
             for _ in range(rng.randint(*person.persona.merges_per_week)):
                 number += 1
                 merged = _moment(rng.choice(week_days), rng)
-                pulls.append(_pull(number, person.login, f"Ship change {number}", merged, f"{person.login}/change-{number}"))
+                pulls.append(_pull(number, person.login, f"Ship change {number}", merged,
+                                   f"{person.login}/change-{number}"))
                 if rng.random() < person.persona.revert_chance:
                     number += 1
                     reverter = rng.choice([p for p in people if p.team == person.team and p != person])
@@ -176,11 +185,14 @@ def _pulls(people: list[DemoPerson], days: list[date], rng: random.Random) -> li
                                        body=f"Reverts demo/app#{number - 1}"))
         number += 1
         bot_day = _moment(rng.choice(week_days), rng)
-        pulls.append(_pull(number, "dependabot[bot]", "build(deps): bump a dependency", bot_day, f"dependabot/{number}", bot=True))
+        pulls.append(_pull(number, "dependabot[bot]", "build(deps): bump a dependency", bot_day, f"dependabot/{number}",
+                           bot=True))
     return sorted(pulls, key=lambda p: p["merged_at"] or "", reverse=True)
 
 
-def _pull(number: int, login: str, title: str, merged: datetime, branch: str, body: str = "", bot: bool = False) -> dict[str, Any]:
+def _pull(
+    number: int, login: str, title: str, merged: datetime, branch: str, body: str = "", bot: bool = False
+) -> dict[str, Any]:
     stamp = merged.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "url": f"https://api.github.com/repos/demo/app/pulls/{number}", "number": number, "state": "closed",
@@ -191,7 +203,7 @@ def _pull(number: int, login: str, title: str, merged: datetime, branch: str, bo
 
 
 def _moment(day: date, rng: random.Random) -> datetime:
-    return datetime.combine(day, time(rng.randint(8, 18), rng.randint(0, 59)), tzinfo=timezone.utc)
+    return datetime.combine(day, time(rng.randint(8, 18), rng.randint(0, 59)), tzinfo=UTC)
 
 
 def _pick(options: list[str], weights: list[float], rng: random.Random) -> str:
@@ -215,13 +227,13 @@ def _config(people: list[DemoPerson]) -> dict[str, Any]:
 
 def run_demo(runtime: Any, out: Path, data: Path, echo: Callable[[str], None]) -> None:
     """The main job, end to end, with no credentials: generate, ingest, preview each team, answer `me`."""
-    from bot.slack.preview import write_preview
-    from bot.digest.text import digest_text
-    from bot.ingest.files import ingest_paths
     from bot.answers.me import me_report
     from bot.answers.text import me_text
+    from bot.digest.text import digest_text
+    from bot.ingest.files import ingest_paths
     from bot.people.directory import prepare
     from bot.runtime import Runtime
+    from bot.slack.preview import write_preview
     from storage.engine import session_scope
 
     echo(write_demo_org(DemoSpec(), data))

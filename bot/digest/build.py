@@ -11,16 +11,15 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config.org import OrgConfig
-from bot.errors import UsageError
-from bot.reads.person_weeks import TeamWeeks, span, team_weeks
-from bot.core.signals import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
+from bot.core.facts import SeatFact
 from bot.core.metrics import PersonWeek, median, spend_of, yield_per_100usd
 from bot.core.prices import PriceTable
+from bot.core.signals import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
 from bot.core.weeks import Week
+from bot.errors import UsageError
+from bot.reads.person_weeks import TeamWeeks, span, team_weeks
+from bot.reads.queries import billed_total, last_ingest_per_source, seat_facts, unattributed_facts
 from storage.models import Person
-from bot.reads.queries import (
-    SeatFact, billed_total, last_ingest_per_source, seat_facts, unattributed_facts,
-)
 
 HISTORY_WEEKS = 8
 
@@ -135,7 +134,7 @@ def build_digest(
         median_yield_per_100usd=median(yields) if len(yields) >= min_group_size else None,
         unpriced_models=len(set().union(*(p.unpriced_models for p in current))) if current else 0,
         freshness=dict(freshness or {}),
-        active_members=frozenset(m for m, p in zip(member_ids, current) if p.active),
+        active_members=frozenset(m for m, p in zip(member_ids, current, strict=True) if p.active),
     )
 
 
@@ -204,7 +203,9 @@ def team_signals(
 SIGNALS = ("spend_without_outcomes", "frontier_heavy", "spike", "idle_seat", "idle_seat_cost_usd")
 
 
-def _kudos(opted_in: Sequence[Person], figures: Mapping[tuple[int, str], PersonWeek], week: Week) -> list[tuple[str, str]]:
+def _kudos(
+    opted_in: Sequence[Person], figures: Mapping[tuple[int, str], PersonWeek], week: Week
+) -> list[tuple[str, str]]:
     """Outcome-based recognition for people who asked for it, alphabetically: never ranked."""
     found = []
     for person in sorted(opted_in, key=lambda p: (p.name or p.email).lower()):

@@ -8,8 +8,8 @@ from io import BytesIO
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.digest.build import Digest
 from bot.core.metrics import PersonWeek
+from bot.digest.build import Digest
 
 TIER_COLOURS = {"frontier": "#c0392b", "standard": "#2980b9", "economy": "#27ae60", "unknown": "#95a5a6"}
 
@@ -41,7 +41,7 @@ def spend_by_tier_png(digest: Digest) -> bytes:
         values = [h.spend_by_tier.get(tier, 0.0) if h.shown else 0.0 for h in digest.history]
         if any(values):
             axes.bar(labels, values, bottom=bottom, color=colour, label=tier)
-            bottom = [b + v for b, v in zip(bottom, values)]
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel("AI spend ($)")
     axes.set_title(f"{digest.team}: spend by model tier")
     if any(bottom):
@@ -58,7 +58,8 @@ def _figure() -> Figure:
 
 def _png(figure: Figure) -> bytes:
     buffer = BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
+    # matplotlib's backend_agg module is unannotated (no .pyi), so mypy sees print_png as untyped
+    FigureCanvasAgg(figure).print_png(buffer)  # type: ignore[no-untyped-call]
     return buffer.getvalue()
 
 

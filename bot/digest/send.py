@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.digest import ledger
-from bot.digest.ledger import Posted, PostError
-from bot.digest.build import Digest, load_digest
 from bot.core.privacy import encode
-from bot.digest.guard import guard
-from bot.runtime import Runtime
 from bot.core.weeks import Week
+from bot.digest import ledger
+from bot.digest.build import Digest, load_digest
+from bot.digest.guard import guard
+from bot.digest.ledger import Posted, PostError
+from bot.runtime import Runtime
 from storage.engine import session_scope
 
 log = logging.getLogger("tokenworth.digest")
@@ -37,7 +37,7 @@ class SendResult:
 
 def week_just_ended(timezone_name: str, now: datetime | None = None) -> Week:
     """The ISO week that has just ended where the team is."""
-    local = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(timezone_name))
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone_name))
     return Week.of(local.date()).shift(-1)
 
 
@@ -45,7 +45,10 @@ def send_digest(runtime: Runtime, team: str, week: Week, poster: Poster, force: 
     config = runtime.config
     team_config = config.team(team)
     channel = _channel(team_config, poster.platform) if team_config else None
-    result = lambda state, detail="": SendResult(team, str(week), poster.platform, state, detail)  # noqa: E731
+
+    def result(state: str, detail: str = "") -> SendResult:
+        return SendResult(team, str(week), poster.platform, state, detail)
+
     if channel is None:
         return result("skipped", f"team {team} has no {poster.platform} channel configured")
     with session_scope(runtime.engine) as session:
@@ -82,7 +85,7 @@ def _record_posted(
     runtime: Runtime, key: tuple[str, str, str], posted: Posted, members: str | None, error: str | None = None
 ) -> None:
     ledger.record(
-        runtime.engine, *key, "posted", posted_at=datetime.now(timezone.utc), channel=posted.channel,
+        runtime.engine, *key, "posted", posted_at=datetime.now(UTC), channel=posted.channel,
         message_ts=posted.message_id, permalink=posted.permalink, error=error,
     )
     if members is not None:
@@ -100,4 +103,7 @@ def _channel(team: object, platform: str) -> str | None:
 
 def retry_pending(runtime: Runtime, poster: Poster) -> list[SendResult]:
     """Try again every digest left pending (not in channel, rate limits, Slack down)."""
-    return [send_digest(runtime, team, Week.parse(week), poster) for team, week in ledger.pending(runtime.engine, poster.platform)]
+    return [
+        send_digest(runtime, team, Week.parse(week), poster)
+        for team, week in ledger.pending(runtime.engine, poster.platform)
+    ]

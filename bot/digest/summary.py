@@ -16,7 +16,8 @@ def headline(digest: Digest) -> list[tuple[str, str, str]]:
     cur, prev = digest.current, digest.previous
     before = prev if prev is not None and prev.shown else None
     return [
-        ("Outcome points", points(cur.outcome_points), change(cur.outcome_points, before.outcome_points if before else None)),
+        ("Outcome points", points(cur.outcome_points),
+         change(cur.outcome_points, before.outcome_points if before else None)),
         ("AI spend", money(cur.spend_usd), change(cur.spend_usd, before.spend_usd if before else None)),
         ("Yield (points per $100)", ratio(cur.yield_per_100usd),
          change(cur.yield_per_100usd, before.yield_per_100usd if before else None)),
@@ -26,8 +27,13 @@ def headline(digest: Digest) -> list[tuple[str, str, str]]:
 
 def money_lines(digest: Digest) -> list[str]:
     cur = digest.current
-    tiers = ", ".join(f"{'other' if tier == 'unknown' else tier} {money(v)}" for tier, v in sorted(cur.spend_by_tier.items(), key=lambda kv: -kv[1]))
-    tools = ", ".join(f"{tool_name(tool)} {money(v)}" for tool, v in sorted(digest.spend_by_tool.items(), key=lambda kv: -kv[1]))
+    tiers = ", ".join(
+        f"{'other' if tier == 'unknown' else tier} {money(v)}"
+        for tier, v in sorted(cur.spend_by_tier.items(), key=lambda kv: -kv[1])
+    )
+    tools = ", ".join(
+        f"{tool_name(tool)} {money(v)}" for tool, v in sorted(digest.spend_by_tool.items(), key=lambda kv: -kv[1])
+    )
     lines = [
         f"By model tier: {tiers or 'no spend'}",
         f"By tool: {tools or 'no spend'}",
@@ -46,8 +52,10 @@ def signal_lines(digest: Digest) -> list[str]:
         f"{money(signals.get('spend_without_outcomes_usd'))} with no outcome points",
         f"{signals.get('frontier_heavy', 0):.0f} ran mostly on frontier models with a yield below the team median",
         f"{signals.get('spike', 0):.0f} had a spend spike against their usual weeks",
-        f"{signals.get('idle_seat', 0):.0f} paid seat(s) idle for over 14 days ({money(signals.get('idle_seat_cost_usd', 0))} a month)",
-        f"Unattributed AI spend across the org: {money(digest.unattributed_spend_usd)} (map it with aliases in the config)",
+        f"{signals.get('idle_seat', 0):.0f} paid seat(s) idle for over 14 days "
+        f"({money(signals.get('idle_seat_cost_usd', 0))} a month)",
+        f"Unattributed AI spend across the org: {money(digest.unattributed_spend_usd)} "
+        "(map it with aliases in the config)",
     ]
     if digest.unpriced_models:
         lines.append(f"{digest.unpriced_models} model(s) have no price yet and are left out of spend")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from bot.digest.build import Digest
 from bot.digest.summary import (
-    EXPLAINER, freshness_line, headline, kudos_lines, money_lines, signal_lines, suppressed_text,
+    EXPLAINER,
+    freshness_line,
+    headline,
+    kudos_lines,
+    money_lines,
+    signal_lines,
+    suppressed_text,
 )
 
 

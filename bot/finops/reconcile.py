@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.core.attribution import count_once
 from bot.config.org import OrgConfig
+from bot.core.attribution import count_once
 from bot.core.metrics import spend_of
 from bot.core.prices import PriceTable
 from bot.core.weeks import Week
-from storage.models import Person
 from bot.reads.queries import billed_by_provider, unattributed_facts, usage_facts
+from storage.models import Person
 
 
 @dataclass
@@ -53,7 +53,9 @@ def reconcile(session: Session, config: OrgConfig, prices: PriceTable, week: Wee
 def reconcile_lines(lines: list[ProviderLine]) -> list[str]:
     text = []
     for line in lines:
-        billed = ", ".join(f"{source} ${amount:,.2f}" for source, amount in sorted(line.billed_usd.items())) or "no ledger"
+        billed = ", ".join(
+            f"{source} ${amount:,.2f}" for source, amount in sorted(line.billed_usd.items())
+        ) or "no ledger"
         text.append(f"{line.provider:<12} list-price spend ${line.spend_usd:,.2f}; billed: {billed}")
         if line.unpriced_models:
             text.append(f"{'':<12} unpriced models (left out of spend): {', '.join(sorted(line.unpriced_models))}")

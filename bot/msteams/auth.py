@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 
 from microsoft_agents.hosting.core import (
-    AgentAuthConfiguration, AnonymousTokenProvider, ConnectionManager, Connections,
+    AgentAuthConfiguration,
+    AnonymousTokenProvider,
+    ConnectionManager,
+    Connections,
 )
 
-from bot.errors import SettingsError
 from bot.config.settings import Settings
+from bot.errors import SettingsError
 
 log = logging.getLogger("tokenworth.teams")
 SERVICE_CONNECTION = "SERVICE_CONNECTION"

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator, start_agent_process
 from microsoft_agents.hosting.core import Connections, TurnContext
 
-from bot.runtime import Runtime
 from bot.msteams.agent import Clock, TokenworthAgent
 from bot.msteams.auth import connections, warn_if_anonymous
 from bot.msteams.charts import ChartStore, utc_now
+from bot.runtime import Runtime
 
 log = logging.getLogger("tokenworth.teams")
 CHART_KEY = web.AppKey("charts", ChartStore)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The SDK leaves this decorator unannotated; it wraps an aiohttp handler in a JWT check and keeps its signature.
+jwt_checked: Callable[[Handler], Handler] = jwt_authorization_decorator
 
 
 def build_app(runtime: Runtime, clock: Clock = utc_now, manager: Connections | None = None) -> web.Application:
@@ -27,7 +32,7 @@ def build_app(runtime: Runtime, clock: Clock = utc_now, manager: Connections | N
     charts = ChartStore(runtime.engine, clock)
     agent = TokenworthAgent(runtime, charts, clock).application(manager)
 
-    @jwt_authorization_decorator
+    @jwt_checked
     async def messages(request: web.Request) -> web.StreamResponse:
         response = await start_agent_process(request, agent, adapter)
         return response if response is not None else web.Response(status=202)

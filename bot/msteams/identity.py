@@ -9,9 +9,9 @@ from microsoft_agents.activity import ChannelAccount
 from microsoft_agents.hosting.core import ConnectorClientBase, TurnContext
 from sqlalchemy import Engine, func, select
 
+from bot.reads.queries import person_by_email
 from storage.engine import session_scope
 from storage.models import Identity, Person, table
-from bot.reads.queries import person_by_email
 
 log = logging.getLogger("tokenworth.teams")
 ALIAS_KIND = "teams"
@@ -31,7 +31,8 @@ def person_email(engine: Engine, user: TeamsUser) -> str | None:
         if user.aad_object_id:
             email = session.execute(
                 select(PEOPLE.c.email).join(IDENTITIES, IDENTITIES.c.person_id == PEOPLE.c.id)
-                .where(IDENTITIES.c.kind == ALIAS_KIND, func.lower(IDENTITIES.c.value) == user.aad_object_id.strip().lower())
+                .where(IDENTITIES.c.kind == ALIAS_KIND,
+                       func.lower(IDENTITIES.c.value) == user.aad_object_id.strip().lower())
             ).scalar_one_or_none()
             if email is not None:
                 return str(email)

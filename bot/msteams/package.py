@@ -1,4 +1,5 @@
-"""The Teams app package: app_package/manifest.json (package data) filled from the settings, with its two icons, as one zip."""
+"""The Teams app package: app_package/manifest.json (package data) filled from the settings, with its two icons,
+as one zip."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from bot import __version__
-from bot.errors import SettingsError, UsageError
 from bot.config.settings import Settings
+from bot.errors import SettingsError, UsageError
 
 TEAMS_DIR = Path(__file__).resolve().parent / "app_package"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -27,7 +28,9 @@ def manifest(settings: Settings, template: Path = TEAMS_DIR / "manifest.json") -
     """The manifest with the bot's app id, version and public URL filled in."""
     app_id = settings.microsoft_app_id
     if not app_id or not GUID.match(app_id):
-        raise SettingsError("MICROSOFT_APP_ID must be the bot's Entra app (client) id, a GUID, to build the Teams package")
+        raise SettingsError(
+            "MICROSOFT_APP_ID must be the bot's Entra app (client) id, a GUID, to build the Teams package"
+        )
     public_url = settings.public_url
     if not public_url or not public_url.startswith("https://"):
         raise SettingsError("PUBLIC_URL must be the bot's public https URL (Teams loads chart images from it)")
@@ -40,9 +43,13 @@ def manifest(settings: Settings, template: Path = TEAMS_DIR / "manifest.json") -
 def build_package(settings: Settings, out: Path, teams_dir: Path = TEAMS_DIR) -> Path:
     """Write the zip Teams takes in "Upload a custom app": manifest.json and icons at its root."""
     if not (teams_dir / "manifest.json").exists():
-        raise UsageError(f"{teams_dir}/manifest.json not found: the installed package is incomplete, reinstall tokenworth")
+        raise UsageError(
+            f"{teams_dir}/manifest.json not found: the installed package is incomplete, reinstall tokenworth"
+        )
     body = manifest(settings, teams_dir / "manifest.json")
-    icons = {name: (teams_dir / "icons" / name).read_bytes() for name in (body["icons"]["color"], body["icons"]["outline"])}
+    icons = {
+        name: (teams_dir / "icons" / name).read_bytes() for name in (body["icons"]["color"], body["icons"]["outline"])
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(body, indent=2))
@@ -72,10 +79,12 @@ def _icon(pixels: int, background: str | None, ink: str) -> bytes:
     for i, height in enumerate(heights):  # three rising bars: more outcome per dollar
         left = (0.2 if background else 0.06) + i * (0.22 if background else 0.32)
         bottom = 0.18 if background else 0.05
-        axes.add_patch(FancyBboxPatch((left, bottom), 0.14 if background else 0.24, height * (0.75 if background else 1),
+        width = 0.14 if background else 0.24
+        axes.add_patch(FancyBboxPatch((left, bottom), width, height * (0.75 if background else 1),
                                       boxstyle="square,pad=0", facecolor=ink, edgecolor="none"))
     buffer = BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
+    # matplotlib's backend_agg module is unannotated (no .pyi), so mypy sees print_png as untyped
+    FigureCanvasAgg(figure).print_png(buffer)  # type: ignore[no-untyped-call]
     return buffer.getvalue()
 
 

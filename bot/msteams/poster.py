@@ -10,14 +10,14 @@ from microsoft_agents.activity import Activity, ActivityTypes, ConversationRefer
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import CardFactory, ClaimsIdentity, Connections, TurnContext
 
-from bot.digest.ledger import Posted, PostError
 from bot.digest.build import Digest
 from bot.digest.charts import charts_for
-from bot.runtime import Runtime
+from bot.digest.ledger import Posted, PostError
 from bot.msteams.auth import connections
 from bot.msteams.cards import digest_card, digest_fallback
 from bot.msteams.charts import ChartStore, chart_url
 from bot.msteams.references import reference_for_channel
+from bot.runtime import Runtime
 
 log = logging.getLogger("tokenworth.teams")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from microsoft_agents.activity import Activity, ConversationReference
 from sqlalchemy import Engine, select, update
@@ -27,7 +27,7 @@ def save_reference(engine: Engine, activity: Activity, now: datetime | None = No
     reference.conversation.id = key
     reference.activity_id = None  # post new messages, never replies to the install event
     body = reference.model_dump_json(by_alias=True, exclude_none=True)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with session_scope(engine) as session:
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         inserted = session.execute(
@@ -46,7 +46,8 @@ def save_reference(engine: Engine, activity: Activity, now: datetime | None = No
 def load_reference(engine: Engine, channel_id: str) -> ConversationReference | None:
     with session_scope(engine) as session:
         body = session.execute(
-            select(TABLE.c.reference).where(TABLE.c.platform == PLATFORM, TABLE.c.channel_id == conversation_key(channel_id))
+            select(TABLE.c.reference)
+            .where(TABLE.c.platform == PLATFORM, TABLE.c.channel_id == conversation_key(channel_id))
         ).scalar_one_or_none()
     return None if body is None else ConversationReference.model_validate_json(body)
 

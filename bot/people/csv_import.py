@@ -148,7 +148,9 @@ def import_into_config(csv_path: str | Path, config_path: str | Path) -> ImportS
     try:
         parse_config(merged, source=str(config_path))
     except ConfigError as exc:
-        raise ConfigError(f"importing {csv_path} would make the config invalid, so it was left as it was: {exc}") from None
+        raise ConfigError(
+            f"importing {csv_path} would make the config invalid, so it was left as it was: {exc}"
+        ) from None
     _write_atomically(config_path, _rewritten(text, merged))
     return ImportSummary(config_path, len(imported), added, updated)
 

@@ -70,7 +70,9 @@ def _sync_people(session: Session, config: OrgConfig) -> dict[str, int]:
 def _point_identities(session: Session, claimed: dict[int, int]) -> None:
     identities = table(Identity)
     for identity_id, person_id in claimed.items():
-        session.execute(update(identities).where(identities.c.id == identity_id).values(person_id=person_id, linked_via=None))
+        session.execute(
+            update(identities).where(identities.c.id == identity_id).values(person_id=person_id, linked_via=None)
+        )
     stale = update(identities).where(identities.c.person_id.is_not(None), identities.c.linked_via.is_(None))
     if claimed:
         stale = stale.where(identities.c.id.not_in(list(claimed)))

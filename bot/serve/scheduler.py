@@ -8,7 +8,7 @@ folds several missed runs into one. The exactly-once claim makes a second firing
 from __future__ import annotations
 
 import logging
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,7 +66,7 @@ def start_scheduler(runtime: Runtime, posters: dict[str, Poster], persistent: bo
     _CONTEXT.update(runtime=runtime, posters=posters)
     store = SQLAlchemyJobStore(engine=runtime.engine, tablename=JOBS_TABLE) if persistent else MemoryJobStore()
     scheduler = BackgroundScheduler(
-        jobstores={"default": store}, timezone=timezone.utc,
+        jobstores={"default": store}, timezone=UTC,
         job_defaults={"coalesce": True, "misfire_grace_time": GRACE_SECONDS, "max_instances": 1},
     )
     scheduler.start(paused=True)  # reconcile stored jobs with the config before anything fires
@@ -93,5 +93,5 @@ def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[s
         scheduler.add_job(f"{__name__}:run_pending", IntervalTrigger(minutes=RETRY_MINUTES), args=(platform,),
                           id=f"retry:{platform}", replace_existing=True)
     if scheduler.get_job("pull:daily") is None:
-        scheduler.add_job(f"{__name__}:run_daily_pulls", CronTrigger(hour=PULL_HOUR_UTC, minute=15, timezone=timezone.utc),
+        scheduler.add_job(f"{__name__}:run_daily_pulls", CronTrigger(hour=PULL_HOUR_UTC, minute=15, timezone=UTC),
                           id="pull:daily", replace_existing=True)

@@ -5,13 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock,
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
 )
 
 from bot.digest.build import Digest
 from bot.digest.format import money, points, ratio
 from bot.digest.summary import (
-    EXPLAINER, freshness_line, headline, kudos_lines, money_lines, signal_lines, suppressed_text,
+    EXPLAINER,
+    freshness_line,
+    headline,
+    kudos_lines,
+    money_lines,
+    signal_lines,
+    suppressed_text,
 )
 
 
@@ -21,7 +33,9 @@ def summary_blocks(digest: Digest) -> list[dict[str, Any]]:
     if digest.suppressed:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=suppressed_text(digest))))
     else:
-        fields = [MarkdownTextObject(text=f"*{label}*\n{value} {delta}".strip()) for label, value, delta in headline(digest)]
+        fields = [
+            MarkdownTextObject(text=f"*{label}*\n{value} {delta}".strip()) for label, value, delta in headline(digest)
+        ]
         blocks += [SectionBlock(fields=fields), ContextBlock(elements=[MarkdownTextObject(text=EXPLAINER)])]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=freshness_line(digest))]))
     return _validated(blocks)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.errors import SettingsError
 from bot.config.settings import Settings
+from bot.errors import SettingsError
 
 SLACK_API = "https://slack.com/api/"
 

@@ -15,8 +15,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
-from bot.runtime import Runtime
 from bot.ingest.webhooks import handle_github_webhook
+from bot.runtime import Runtime
 
 log = logging.getLogger("tokenworth.server")
 MAX_BODY = 10 * 1024 * 1024

@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
 from bot.digest.build import Digest
 from bot.digest.charts import charts_for
 from bot.digest.ledger import Posted, PostError
+from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
 
 INVITE_ERRORS = ("not_in_channel", "channel_not_found", "is_archived")
 
@@ -35,7 +35,9 @@ class SlackPoster:
             return Posted(posted.channel, posted.message_id, link.get("permalink"))
         except (SlackApiError, SlackClientError) as exc:
             # The summary is out: never post it again; report what is missing.
-            raise PostError(f"digest posted, but its thread or charts failed: {exc}", retryable=False, posted=posted) from None
+            raise PostError(
+                f"digest posted, but its thread or charts failed: {exc}", retryable=False, posted=posted
+            ) from None
 
     def _thread(self, posted: Posted, digest: Digest) -> None:
         details = detail_blocks(digest)

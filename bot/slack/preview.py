@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
+from bot.core.weeks import Week
 from bot.digest.build import Digest, load_digest
 from bot.digest.charts import charts_for
 from bot.runtime import Runtime
-from bot.core.weeks import Week
+from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
 from storage.engine import session_scope
 
 

@@ -112,8 +112,9 @@ class FakeSlack:
                 "message": {"text": params.get("text"), "blocks": params.get("blocks"), "ts": ts}}
 
     def _chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = str(params.get("message_ts")).replace(".", "")
         return {"ok": True, "channel": params.get("channel"),
-                "permalink": f"https://acme.slack.test/archives/{params.get('channel')}/p{str(params.get('message_ts')).replace('.', '')}"}
+                "permalink": f"https://acme.slack.test/archives/{params.get('channel')}/p{message}"}
 
     def _files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
         file_id = self._next_id("F")

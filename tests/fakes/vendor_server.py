@@ -57,7 +57,9 @@ class _Route:
     served: int = 0
 
     def accepts(self, method: str, path: str, query: dict[str, list[str]]) -> bool:
-        return (method, path) == (self.method, self.path) and all(query.get(k, [None])[0] == v for k, v in self.match.items())
+        return (method, path) == (self.method, self.path) and all(
+            query.get(k, [None])[0] == v for k, v in self.match.items()
+        )
 
     def next(self) -> Reply:
         reply = self.replies[min(self.served, len(self.replies) - 1)]
@@ -109,7 +111,8 @@ class VendorServer:
             self.requests.append(Seen(method, parts.path, query, headers, body))
             route = next((r for r in self.routes if r.accepts(method, parts.path, query)), None)
             if route is None:
-                return Reply(404, {"error": {"type": "not_found_error", "message": f"no route for {method} {parts.path}"}})
+                message = f"no route for {method} {parts.path}"
+                return Reply(404, {"error": {"type": "not_found_error", "message": message}})
             return route.next()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
