@@ -1,18 +1,25 @@
-"""Idempotent writes: identities get-or-create, rows upserted by natural key."""
+"""Idempotent writes: identities got or created, rows upserted by their natural key.
+
+These functions decide nothing about repeats: the caller (bot.ingest.store) hands each natural key
+over once per batch. Across batches and ingests the upsert is the database half of ingest's one
+rule: a row written again with other figures replaces the stored ones (a vendor restated them),
+except that an older cumulative reading (`observed_at`) never replaces a newer one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from operator import itemgetter
 from typing import Any
 
-from datetime import date
-
 from sqlalchemy import Table, and_, delete, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlalchemy.orm import Session
 
+from storage.dialect import insert
 from storage.models import Activity, Billed, Identity, Usage
+from storage.models import table as table_of
 
 CHUNK = 500
 
@@ -24,16 +31,14 @@ class Upserted:
 
 
 def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+    if rows:
+        session.execute(insert(session, table).on_conflict_do_nothing(), list(rows))
 
 
 def identity_ids(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Ids for (kind, value) pairs, creating unattributed identities for the unknown ones."""
     wanted = sorted(set(refs))
-    table = Identity.__table__  # type: ignore[attr-defined]
+    table = table_of(Identity)
     insert_ignoring_conflicts(session, table, [{"kind": k, "value": v} for k, v in wanted])
     found: dict[tuple[str, str], int] = {}
     for chunk in _chunks(wanted):
@@ -44,7 +49,7 @@ def identity_ids(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tupl
 
 def learn_links(session: Session, links: Sequence[tuple[str, int, int]]) -> None:
     """(source, known identity, also identity): `also` follows `known`'s person unless the config claims it."""
-    table = Identity.__table__  # type: ignore[attr-defined]
+    table = table_of(Identity)
     for source, known, also in links:
         owner = select(table.c.person_id).where(table.c.id == known).scalar_subquery()
         session.execute(
@@ -59,26 +64,27 @@ def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[di
     """Insert new rows, update changed ones (a vendor restated them), count the unchanged.
 
     One INSERT .. ON CONFLICT DO UPDATE per batch, updating only where a figure differs and the
-    reading is not older, and RETURNING the keys it wrote: the unchanged rows are the rest.
+    reading is not older, and RETURNING the keys it wrote: the unchanged rows are the rest. A key
+    may appear once per call (PostgreSQL refuses to update a row twice in one statement).
     """
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())  # last one of a key wins
-    if not unique:
+    if not rows:
         return Upserted()
-    statement = _upsert_statement(session, table, keys, [c for c in unique[0] if c not in keys])
-    stored = {tuple(row) for row in session.execute(statement, unique)}
-    return Upserted(stored=stored, duplicates=len(unique) - len(stored))
+    if len(set(map(itemgetter(*keys), rows))) != len(rows):
+        raise ValueError(f"upsert into {table_of(model).name}: a key repeats in one batch; admit each key once")
+    table = table_of(model)
+    statement = _upsert_statement(session, table, keys, [c for c in rows[0] if c not in keys])
+    stored = {tuple(row) for row in session.execute(statement, list(rows))}
+    return Upserted(stored=stored, duplicates=len(rows) - len(stored))
 
 
 def _upsert_statement(session: Session, table: Table, keys: Sequence[str], values: Sequence[str]) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
-    new = insert.excluded
+    statement = insert(session, table)
+    new = statement.excluded
     changed = or_(*(table.c[v].is_distinct_from(new[v]) for v in values))
     if "observed_at" in values:  # a cumulative reading older than the stored one never replaces it
         old = table.c.observed_at
         changed = and_(changed, or_(old.is_(None), new.observed_at.is_(None), new.observed_at >= old))
-    return insert.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys], set_={v: new[v] for v in values}, where=changed,
     ).returning(*(table.c[k] for k in keys))
 
@@ -86,7 +92,7 @@ def _upsert_statement(session: Session, table: Table, keys: Sequence[str], value
 def delete_stale(session: Session, source: str, day: date, keep: set[str]) -> None:
     """A vendor restated a whole (source, day) bucket: rows of it that are gone from it go too."""
     for model in (Usage, Activity, Billed):
-        table = model.__table__  # type: ignore[union-attr]
+        table = table_of(model)
         stale = select(table.c.record_key).where(table.c.source == source, table.c.day == day).distinct()
         gone = [key for (key,) in session.execute(stale) if key not in keep]
         for chunk in _chunks(gone):

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from bot.ingest.feeds import FEEDS, detect
 from bot.ingest.feeds.base import Record, Rejection
 from bot.ingest.files import ingest_file
+from bot.ingest.store import once
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,12 @@ def check_contract(case: FeedCase, engine: Engine, tmp_path: Path) -> None:
         empty.write_text(case.empty, encoding="utf-8")
         report = ingest_file(engine, empty, source=case.source)
         assert (report.records, report.rejected, report.unusable) == (0, 0, False)
+
+
+def as_stored(source: str, path: Path) -> list[Record | Rejection]:
+    """A file's items exactly as ingest stores them: the feed's records under the store's one dedup rule."""
+    feed = FEEDS[source]
+    return list(once(feed.parse(path), feed.unique_keys))
 
 
 def _rows(case: FeedCase, path: Path) -> list[object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,12 @@ from sqlalchemy import Engine, select
 
 from bot.config.settings import DOCUMENTED, Settings, load_settings
 from bot.core.weeks import to_utc
-from storage.models import Activity, Billed, Identity, Outcome, Seat, Usage
+from storage.models import Activity, Billed, Identity, Outcome, Seat, Usage, table
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer
 
 PULL_FIXTURES = FIXTURES / "pull"
-NOW = datetime(2026, 11, 23, 6, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
 KEYS = {
     "anthropic_admin_key": "sk-ant-admin01-test-secret",
     "openai_admin_key": "sk-admin-openai-test-secret",
@@ -66,7 +66,8 @@ class Collected:
         return len(items)
 
     def bodies(self, source: str | None = None) -> list[Any]:
-        return [json.loads(c) for s, name, c in self.pages if (source is None or s == source) and name.endswith(".json")]
+        wanted = [c for s, name, c in self.pages if (source is None or s == source) and name.endswith(".json")]
+        return [json.loads(c) for c in wanted]
 
 
 def github_pages(server: VendorServer, path: str, size: int) -> list[list[dict[str, Any]]]:
@@ -84,12 +85,14 @@ def github_pages(server: VendorServer, path: str, size: int) -> list[list[dict[s
 def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every counted table, identities as (kind, value) and times in UTC: comparable across databases."""
     with engine.connect() as conn:
-        identities = {row.id: (row.kind, row.value) for row in conn.execute(select(Identity.__table__))}  # type: ignore[attr-defined]
+        identities = {row.id: (row.kind, row.value) for row in conn.execute(select(table(Identity)))}
         tables = {}
         for model in (Usage, Activity, Outcome, Billed, Seat):
-            rows = conn.execute(select(model.__table__)).mappings()  # type: ignore[union-attr]
+            rows = conn.execute(select(table(model))).mappings()
             tables[model.__name__] = sorted(
-                tuple((k, identities[v] if k == "identity_id" else _plain(v)) for k, v in sorted(row.items()) if k != "id")
+                tuple(
+                    (k, identities[v] if k == "identity_id" else _plain(v)) for k, v in sorted(row.items()) if k != "id"
+                )
                 for row in rows)
     return tables
 

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,27 +18,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from bot.config.org import OrgConfig
-from bot.digest.build import unattributed_spend
-from bot.people.directory import sync_directory
-from bot.ingest.files import ingest_paths
 from bot.answers.me import me_report
+from bot.config.org import OrgConfig
 from bot.core.prices import PriceTable, Tokens, normalise_model
 from bot.core.weeks import Week
+from bot.digest.build import unattributed_spend
+from bot.ingest.files import ingest_paths
+from bot.people.directory import sync_directory
 from storage import make_engine, upgrade
 from storage.engine import session_scope
-from storage.models import Usage
+from storage.models import Usage, table
 from tests.conftest import FIXTURES
 
 USAGE_REPORT = [FIXTURES / "anthropic_usage_report.json", FIXTURES / "anthropic_usage_report.page2.json"]
 CLAUDE_CODE = sorted((FIXTURES / "claude_code_analytics").glob("*.json"))
 OTEL = [FIXTURES / "claude_code_otlp_metrics.json", FIXTURES / "claude_code_otlp_metrics.delta.jsonl"]
 FEED_FIXTURES = [
-    *USAGE_REPORT, *CLAUDE_CODE, *OTEL, FIXTURES / "claude_code_analytics.json", FIXTURES / "anthropic_cost_report.json",
-    FIXTURES / "openai_usage_completions.json", FIXTURES / "openai_costs.json", FIXTURES / "litellm_spend_logs.json",
-    FIXTURES / "cursor_daily_usage.json", FIXTURES / "cursor_usage_events.json", FIXTURES / "copilot_user_metrics.ndjson",
-    FIXTURES / "copilot_billing_seats.json", FIXTURES / "copilot_metrics.json", FIXTURES / "focus_ai_costs.csv",
-    FIXTURES / "github_pulls.json", FIXTURES / "github_pull_detail.json", FIXTURES / "github_webhook_pull_request_merged.json",
+    *USAGE_REPORT, *CLAUDE_CODE, *OTEL, FIXTURES / "claude_code_analytics.json",
+    FIXTURES / "anthropic_cost_report.json", FIXTURES / "openai_usage_completions.json", FIXTURES / "openai_costs.json",
+    FIXTURES / "litellm_spend_logs.json", FIXTURES / "cursor_daily_usage.json", FIXTURES / "cursor_usage_events.json",
+    FIXTURES / "copilot_user_metrics.ndjson", FIXTURES / "copilot_billing_seats.json",
+    FIXTURES / "copilot_metrics.json", FIXTURES / "focus_ai_costs.csv", FIXTURES / "github_pulls.json",
+    FIXTURES / "github_pull_detail.json", FIXTURES / "github_webhook_pull_request_merged.json",
     FIXTURES / "jira_search.json", FIXTURES / "linear_issues.json",
 ]
 WEEKS = [Week.parse("2026-W46"), Week.parse("2026-W47")]
@@ -59,7 +60,9 @@ def test_every_shared_fixture_ingests_with_nothing_rejected(acme_engine: Engine)
     assert all(r.records > 0 for r in reports)
 
 
-def test_all_anthropic_feeds_together_equal_the_usage_report_alone(acme_engine: Engine, acme_config, prices, tmp_path: Path) -> None:
+def test_all_anthropic_feeds_together_equal_the_usage_report_alone(
+    acme_engine: Engine, acme_config, prices, tmp_path: Path
+) -> None:
     alone = make_engine(f"sqlite:///{tmp_path / 'alone.db'}")
     upgrade(alone)
     sync_directory(alone, acme_config)
@@ -70,7 +73,9 @@ def test_all_anthropic_feeds_together_equal_the_usage_report_alone(acme_engine: 
     assert totals(acme_engine, acme_config, prices) == expected
 
 
-def test_openai_usage_with_the_gateway_log_counts_personal_rows_plus_the_log(acme_engine: Engine, acme_config, prices) -> None:
+def test_openai_usage_with_the_gateway_log_counts_personal_rows_plus_the_log(
+    acme_engine: Engine, acme_config, prices
+) -> None:
     ingest_paths(acme_engine, [FIXTURES / "openai_usage_completions.json", FIXTURES / "litellm_spend_logs.json"])
     people = {row["email"]: row for row in csv.DictReader((FIXTURES / "people.csv").open())}
     by_openai_id = {r["openai_user_id"]: e for e, r in people.items()}
@@ -80,13 +85,14 @@ def test_openai_usage_with_the_gateway_log_counts_personal_rows_plus_the_log(acm
     nobodys = 0.0  # org-level: rows of no person, except the gateway key's on days its log covers
 
     for bucket in json.loads((FIXTURES / "openai_usage_completions.json").read_text())["data"]:
-        day = datetime.fromtimestamp(bucket["start_time"], timezone.utc).date()
+        day = datetime.fromtimestamp(bucket["start_time"], UTC).date()
         for row in bucket["results"]:
             if Week.of(day) != WEEKS[1]:
                 continue
             owner = by_openai_id.get(row.get("user_id") or "") or by_key.get(row.get("api_key_id") or "")
             cached, writes = row.get("input_cached_tokens") or 0, row.get("input_cache_write_tokens") or 0
-            tokens = Tokens(input=row["input_tokens"] - cached - writes, output=row["output_tokens"], cache_read=cached, cache_write=writes)
+            tokens = Tokens(input=row["input_tokens"] - cached - writes, output=row["output_tokens"], cache_read=cached,
+                            cache_write=writes)
             cost = prices.cost(normalise_model(row["model"]), tokens) or 0.0
             if owner is None:
                 gateway_day = row.get("api_key_id") in acme_config.gateways and str(day) == "2026-11-17"
@@ -114,7 +120,8 @@ def test_openai_usage_with_the_gateway_log_counts_personal_rows_plus_the_log(acm
 
 
 ORDER_FILES = [*USAGE_REPORT, *CLAUDE_CODE[5:10], *OTEL, FIXTURES / "litellm_spend_logs.json",
-               FIXTURES / "openai_usage_completions.json", FIXTURES / "cursor_usage_events.json", FIXTURES / "github_pulls.json"]
+               FIXTURES / "openai_usage_completions.json", FIXTURES / "cursor_usage_events.json",
+               FIXTURES / "github_pulls.json"]
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +134,8 @@ def baseline(tmp_path_factory: pytest.TempPathFactory, acme_config, prices):  # 
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(order=st.permutations(ORDER_FILES), again=st.lists(st.sampled_from(ORDER_FILES), max_size=4), seed=st.integers(0, 10**6))
+@given(order=st.permutations(ORDER_FILES), again=st.lists(st.sampled_from(ORDER_FILES), max_size=4),
+       seed=st.integers(0, 10**6))
 def test_totals_do_not_depend_on_feed_order_or_repetition(
     order, again, seed, baseline, acme_config, prices, tmp_path_factory: pytest.TempPathFactory  # type: ignore[no-untyped-def]
 ) -> None:
@@ -167,7 +175,7 @@ def test_an_ingest_killed_midway_leaves_nothing_half_done(tmp_path: Path) -> Non
 
     def stored() -> int:
         with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(Usage.__table__)).scalar_one())  # type: ignore[attr-defined]
+            return int(conn.execute(select(func.count()).select_from(table(Usage))).scalar_one())
 
     assert stored() in (0, LINES)  # as if it had not started, or had finished: never a part
     small = tmp_path / "small.jsonl"

@@ -36,7 +36,8 @@ def test_formats_are_detected_from_content_not_names() -> None:
 
 def test_claude_code_record_becomes_usage_and_activity() -> None:
     found = rows(FEEDS["claude_code"].parse(FIXTURES / "claude_code_analytics.json"))
-    ben = [r for r in found if isinstance(r, UsageRow) and r.identity.value == "ben@acme.test" and r.record_key.endswith("local|claude-opus-4-6")]
+    ben = [r for r in found if isinstance(r, UsageRow) and r.identity.value == "ben@acme.test"
+           and r.record_key.endswith("local|claude-opus-4-6")]
     assert len(ben) == 1
     assert (ben[0].input_tokens, ben[0].output_tokens, ben[0].cache_read_tokens, ben[0].cache_write_tokens) == (
         592517, 802713, 81528740, 4490219)
@@ -64,17 +65,22 @@ def test_sample_pulls_give_merges_and_one_revert() -> None:
 
 def pull(number: int, login: str = "ana", merged: str | None = "2026-11-10T10:00:00Z", **extra: Any) -> dict[str, Any]:
     return {"number": number, "title": extra.pop("title", f"change {number}"), "merged_at": merged,
-            "user": {"login": login, "type": extra.pop("type", "User")}, "head": {"ref": extra.pop("ref", f"b{number}")},
+            "user": {"login": login, "type": extra.pop("type", "User")},
+            "head": {"ref": extra.pop("ref", f"b{number}")},
             "base": {"repo": {"full_name": "o/r"}}, "body": extra.pop("body", ""), **extra}
 
 
 @pytest.mark.parametrize(
     ("revert", "expected"),
     [
-        (pull(2, "cara", ref="revert-1-b1"), [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#1:merged")]),
-        (pull(2, "cara", body="Reverts o/r#1"), [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#1:merged")]),
-        (pull(2, "cara", title='Revert "change 1"'), [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#1:merged")]),
-        (pull(2, "cara", body="Reverts o/r#99"), [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#99:merged")]),
+        (pull(2, "cara", ref="revert-1-b1"),
+         [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#1:merged")]),
+        (pull(2, "cara", body="Reverts o/r#1"),
+         [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#1:merged")]),
+        (pull(2, "cara", title='Revert "change 1"'),
+         [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#1:merged")]),
+        (pull(2, "cara", body="Reverts o/r#99"),
+         [("pr_merged", "ana", None), ("pr_revert", "cara", "github:o/r#99:merged")]),
         (pull(2, "cara", title='Revert "unknown"'), [("pr_merged", "ana", None)]),  # nothing to point at
         (pull(2, "cara", merged=None, ref="revert-1-b1"), [("pr_merged", "ana", None)]),  # revert not merged
     ],
@@ -122,7 +128,8 @@ CASES = [
     FeedCase(
         "claude_code", FIXTURES / "claude_code_analytics.json",
         corrupt=lambda t: _first_data_record(t, lambda r: r["core_metrics"].update(num_sessions="many")),
-        bad_location="data[0]", add_unknown_field=_every_record, empty='{"data": [], "has_more": false, "next_page": null}',
+        bad_location="data[0]", add_unknown_field=_every_record,
+        empty='{"data": [], "has_more": false, "next_page": null}',
     ),
     FeedCase(
         "github", FIXTURES / "github_pulls.json",

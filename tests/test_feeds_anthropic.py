@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.core.prices import normalise_model
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import ActivityRow, BilledRow, Record, Rejection, UsageRow, Window
 from bot.ingest.files import ingest_file
-from bot.core.prices import normalise_model
 from storage.models import Usage
+from storage.models import table as table_of
 from tests.conftest import FIXTURES
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 USAGE = FIXTURES / "anthropic_usage_report.json"
 USAGE_PAGE2 = FIXTURES / "anthropic_usage_report.page2.json"
@@ -96,9 +97,11 @@ def test_tokens_per_account_day_and_model_are_the_report_fields() -> None:
     expected: dict[tuple[str, str, str], tuple[int, ...]] = {}
     for day, r in raw_results(USAGE, USAGE_PAGE2):
         if r["account_id"]:
-            five, hour = r["cache_creation"]["ephemeral_5m_input_tokens"], r["cache_creation"]["ephemeral_1h_input_tokens"]
+            cache = r["cache_creation"]
+            five, hour = cache["ephemeral_5m_input_tokens"], cache["ephemeral_1h_input_tokens"]
             key = (r["account_id"], day, normalise_model(r["model"]))
-            expected[key] = (r["uncached_input_tokens"], r["output_tokens"], r["cache_read_input_tokens"], five + hour, hour)
+            expected[key] = (
+                r["uncached_input_tokens"], r["output_tokens"], r["cache_read_input_tokens"], five + hour, hour)
     found = {}
     for row in rows(parse("anthropic_usage", USAGE) + parse("anthropic_usage", USAGE_PAGE2)):
         if isinstance(row, UsageRow) and row.identity.kind == "anthropic_account":
@@ -172,13 +175,15 @@ def test_a_bad_result_is_rejected_and_its_bucket_is_no_longer_complete(tmp_path:
 @pytest.mark.parametrize("broken", [{"starting_at": "2026-11-09T00:00:00"}, {"starting_at": "2026-11-09T06:00:00Z"},
                                     {"ending_at": "2026-11-09T01:00:00Z"}, {"results": "none"}])
 def test_a_bucket_that_is_not_a_utc_day_is_rejected_whole(broken: dict[str, Any], tmp_path: Path) -> None:
-    document = {"data": [{**bucket("2026-11-09", result(api_key_id="k")), **broken}, bucket("2026-11-10", result(api_key_id="k"))]}
+    document = {"data": [{**bucket("2026-11-09", result(api_key_id="k")), **broken},
+                         bucket("2026-11-10", result(api_key_id="k"))]}
     items = parse("anthropic_usage", write(tmp_path, document))
-    assert [(type(i).__name__, i.location) for i in items] == [("Rejection", "data[0]"), ("Record", "data[1].results[0]")]
+    assert [(type(i).__name__, i.location) for i in items] == [
+        ("Rejection", "data[0]"), ("Record", "data[1].results[0]")]
 
 
 def usage_rows(engine: Engine, day: date | None = None) -> dict[str, tuple[Any, ...]]:
-    table = Usage.__table__  # type: ignore[attr-defined]
+    table = table_of(Usage)
     query = select(table.c.record_key, table.c.input_tokens, table.c.output_tokens, table.c.cache_read_tokens,
                    table.c.cache_write_tokens, table.c.cache_write_1h_tokens).where(table.c.source == "anthropic_usage")
     if day is not None:
@@ -191,8 +196,9 @@ def test_reingesting_both_pages_changes_nothing(engine: Engine) -> None:
     first = [ingest_file(engine, USAGE), ingest_file(engine, USAGE_PAGE2)]
     assert [(r.source, r.rejected, r.unusable) for r in first] == [("anthropic_usage", 0, False)] * 2
     before = usage_rows(engine)
-    searched = sum(1 for _, r in raw_results(USAGE, USAGE_PAGE2) if (r.get("server_tool_use") or {}).get("web_search_requests"))
-    assert len(before) == sum(1 for _ in raw_results(USAGE, USAGE_PAGE2)) + searched  # web searches are rows of their own
+    results = [r for _, r in raw_results(USAGE, USAGE_PAGE2)]
+    searched = sum(1 for r in results if (r.get("server_tool_use") or {}).get("web_search_requests"))
+    assert len(before) == len(results) + searched  # web searches are rows of their own
     again = [ingest_file(engine, USAGE), ingest_file(engine, USAGE_PAGE2)]
     assert [r.stored for r in again] == [0, 0] and usage_rows(engine) == before
 
@@ -200,7 +206,8 @@ def test_reingesting_both_pages_changes_nothing(engine: Engine) -> None:
 def test_a_restated_bucket_replaces_its_figures_and_deletes_what_is_gone(engine: Engine, tmp_path: Path) -> None:
     ingest_file(engine, USAGE)
     day = date(2026, 11, 11)
-    before, other_days = usage_rows(engine, day), {k: v for k, v in usage_rows(engine).items() if not k.startswith(str(day))}
+    before = usage_rows(engine, day)
+    other_days = {k: v for k, v in usage_rows(engine).items() if not k.startswith(str(day))}
     restated = copy.deepcopy(load(USAGE)["data"][2])
     assert restated["starting_at"].startswith(str(day))
     changed, removed = restated["results"][0], restated["results"].pop(1)
@@ -212,12 +219,16 @@ def test_a_restated_bucket_replaces_its_figures_and_deletes_what_is_gone(engine:
     assert len(changed_keys) == 1 and after[changed_keys[0]][1] == before[changed_keys[0]][1] + 1000
     (gone,) = set(before) - set(after)
     cache = removed["cache_creation"]
-    assert before[gone] == (removed["uncached_input_tokens"], removed["output_tokens"], removed["cache_read_input_tokens"],
-                            cache["ephemeral_5m_input_tokens"] + cache["ephemeral_1h_input_tokens"], cache["ephemeral_1h_input_tokens"])
+    assert before[gone] == (removed["uncached_input_tokens"], removed["output_tokens"],
+                            removed["cache_read_input_tokens"],
+                            cache["ephemeral_5m_input_tokens"] + cache["ephemeral_1h_input_tokens"],
+                            cache["ephemeral_1h_input_tokens"])
     assert {k: v for k, v in usage_rows(engine).items() if not k.startswith(str(day))} == other_days
 
 
-def test_an_empty_bucket_deletes_the_days_rows_but_an_incomplete_one_deletes_nothing(engine: Engine, tmp_path: Path) -> None:
+def test_an_empty_bucket_deletes_the_days_rows_but_an_incomplete_one_deletes_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
     ingest_file(engine, USAGE)
     days = [date(2026, 11, 12), date(2026, 11, 13)]
     counts = [len(usage_rows(engine, d)) for d in days]
@@ -231,7 +242,8 @@ def test_an_empty_bucket_deletes_the_days_rows_but_an_incomplete_one_deletes_not
 
 
 def test_a_negative_count_is_rejected_with_its_location(tmp_path: Path) -> None:
-    document = {"data": [bucket("2026-11-09", result(api_key_id="a"), result(api_key_id="b", uncached_input_tokens=-3))]}
+    document = {"data": [bucket("2026-11-09", result(api_key_id="a"),
+                                result(api_key_id="b", uncached_input_tokens=-3))]}
     items = parse("anthropic_usage", write(tmp_path, document))
     rejected = [i for i in items if isinstance(i, Rejection)]
     assert [r.location for r in rejected] == ["data[0].results[1]"]
@@ -251,7 +263,8 @@ def test_claude_code_analytics_equals_the_usage_report_per_person_model_and_day(
             if isinstance(row, UsageRow):
                 who = account_of[row.identity.value] if row.identity.kind == "email" else CI_KEY
                 totals = analytics[(who, row.day, row.model)]
-                for i, n in enumerate((row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens)):
+                counts = (row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens)
+                for i, n in enumerate(counts):
                     totals[i] += n
     report = {}
     for row in rows(parse("anthropic_usage", USAGE) + parse("anthropic_usage", USAGE_PAGE2)):
@@ -279,8 +292,12 @@ def test_cost_lines_differing_in_one_dimension_keep_apart_and_other_currencies_a
     line = {"amount": "150.5", "currency": "USD", "description": "Claude Sonnet 4.6 Usage - Input Tokens",
             "model": "claude-sonnet-4-6", "workspace_id": None, "service_tier": "standard"}
     document = {"data": [{"starting_at": "2026-11-09T00:00:00Z", "results": [
-        line, {**line, "service_tier": "batch"}, {**line, "workspace_id": "wrkspc_1"}, {**line, "currency": "EUR"}, line]}]}
-    items = parse("anthropic_cost", write(tmp_path, document))
+        line, {**line, "service_tier": "batch"}, {**line, "workspace_id": "wrkspc_1"}, {**line, "currency": "EUR"},
+        line]}]}
+    items = as_stored("anthropic_cost", write(tmp_path, document))
     assert [r.amount_usd for r in rows(items)] == [1.505] * 3
     rejected = [(i.location, i.reason.split(":")[0]) for i in items if isinstance(i, Rejection)]
-    assert rejected == [("data[0].results[3]", "currency"), ("data[0].results[4]", "the same line (2026-11-09|description=Claude Sonnet 4.6 Usage - Input Tokens|model=claude-sonnet-4-6|service_tier=standard) appears twice in this file")]
+    assert rejected == [
+        ("data[0].results[3]", "currency"),
+        ("data[0].results[4]", "the same line (2026-11-09|description=Claude Sonnet 4.6 Usage - Input Tokens"
+                               "|model=claude-sonnet-4-6|service_tier=standard) appears twice in this file")]

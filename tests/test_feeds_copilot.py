@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, SeatRow, UsageRow
 from bot.ingest.files import ingest_file
 from tests.conftest import FIXTURES
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 REPORT = FIXTURES / "copilot_user_metrics.ndjson"
 SEATS = FIXTURES / "copilot_billing_seats.json"
@@ -129,7 +129,8 @@ def test_a_malformed_line_is_rejected_and_the_rest_kept(tmp_path: Path) -> None:
 
 def test_a_user_day_repeated_in_one_report_counts_once(sqlite_engine: Engine, tmp_path: Path) -> None:
     good = report_lines()[:2]
-    items = _report(tmp_path, good[0], good[1], good[0])
+    _report(tmp_path, good[0], good[1], good[0])
+    items = as_stored("copilot_usage", tmp_path / "report.ndjson")
     assert [len(i.rows) for i in items if isinstance(i, Record)] == [5, 5, 0]
     report = ingest_file(sqlite_engine, tmp_path / "report.ndjson")
     assert (report.stored, report.skipped) == (2, 1)
@@ -146,7 +147,7 @@ def test_seats_are_a_snapshot_on_the_day_of_the_latest_timestamp() -> None:
     cara = found["cara-codes"]
     assert (cara.plan, cara.monthly_cost_usd, cara.pending_cancellation, cara.record_key) == (
         "business", 19.0, date(2026, 12, 1), "cara-codes|2026-11-20")
-    assert found["benb"].last_activity_at == datetime(2026, 9, 2, 10, 41, 37, tzinfo=timezone.utc)
+    assert found["benb"].last_activity_at == datetime(2026, 9, 2, 10, 41, 37, tzinfo=UTC)
 
 
 def test_a_date_in_the_file_name_is_the_snapshot_day(tmp_path: Path) -> None:
@@ -165,7 +166,7 @@ def _one_seat(tmp_path: Path, **change: Any) -> list[Record | Rejection]:
 def test_offset_timestamps_are_normalised_to_utc(tmp_path: Path) -> None:
     [row] = rows(_one_seat(tmp_path, last_activity_at="2026-11-20T19:30:00-06:00", updated_at=None,
                            created_at="2021-08-03T18:00:00-06:00", last_authenticated_at=None))
-    assert row.last_activity_at == datetime(2026, 11, 21, 1, 30, tzinfo=timezone.utc)
+    assert row.last_activity_at == datetime(2026, 11, 21, 1, 30, tzinfo=UTC)
     assert row.day == date(2026, 11, 21)  # the snapshot day is a UTC day too
 
 

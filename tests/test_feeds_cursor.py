@@ -15,7 +15,7 @@ from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, UsageRow
 from bot.ingest.files import ingest_file
 from tests.conftest import FIXTURES
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 DAILY = FIXTURES / "cursor_daily_usage.json"
 EVENTS = FIXTURES / "cursor_usage_events.json"
@@ -57,7 +57,8 @@ def test_feed_contract(case: FeedCase, sqlite_engine: Engine, tmp_path: Path) ->
 
 
 def _daily_raw(email: str, day: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(r for r in json.loads(DAILY.read_text())["data"] if r["email"] == email and r["day"] == day)
+    days = json.loads(DAILY.read_text())["data"]
+    found: dict[str, Any] = next(r for r in days if r["email"] == email and r["day"] == day)
     return found
 
 
@@ -66,7 +67,8 @@ def test_a_user_day_becomes_its_counters_and_the_sum_of_requests() -> None:
              if r.identity == IdentityRef("cursor", "ben@acme.test") and r.day == date(2026, 11, 17)]
     raw = _daily_raw("ben@acme.test", "2026-11-17")
     values = {r.metric: r.value for r in found}
-    assert values["requests"] == raw["composerRequests"] + raw["chatRequests"] + raw["agentRequests"] + raw["cmdkUsages"]
+    assert values["requests"] == (
+        raw["composerRequests"] + raw["chatRequests"] + raw["agentRequests"] + raw["cmdkUsages"])
     assert values["totalRejects"] == raw["totalRejects"] == 14
     assert {k: v for k, v in values.items() if k != "requests"} == {
         k: raw[k] for k in ("totalLinesAdded", "totalLinesDeleted", "acceptedLinesAdded", "totalApplies",
@@ -128,8 +130,8 @@ def _events(tmp_path: Path, *events: dict[str, Any]) -> list[Record | Rejection]
 
 
 def event(**change: Any) -> dict[str, Any]:
-    base = {"timestamp": "1794959999999", "userEmail": "Dev@Acme.test", "model": "gpt-5", "kind": "Included in Business",
-            "maxMode": False, "requestsCosts": 1.0, "isTokenBasedCall": True,
+    base = {"timestamp": "1794959999999", "userEmail": "Dev@Acme.test", "model": "gpt-5",
+            "kind": "Included in Business", "maxMode": False, "requestsCosts": 1.0, "isTokenBasedCall": True,
             "tokenUsage": {"inputTokens": 10, "outputTokens": 20, "cacheWriteTokens": 0, "cacheReadTokens": 5,
                            "totalCents": 1.5}}
     return {**base, **change}
@@ -162,7 +164,8 @@ def test_events_in_the_same_millisecond_stay_apart_and_a_repeated_event_counts_o
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     other = event(tokenUsage={"inputTokens": 11, "outputTokens": 20, "totalCents": 1.6})
-    items = _events(tmp_path, event(), other, event())
+    _events(tmp_path, event(), other, event())
+    items = as_stored("cursor_events", tmp_path / "events.json")
     assert [len(i.rows) for i in items if isinstance(i, Record)] == [1, 1, 0]
     report = ingest_file(sqlite_engine, tmp_path / "events.json")
     assert (report.stored, report.skipped, report.rejected) == (2, 1, 0)

@@ -18,19 +18,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from bot.core.prices import normalise_model
 from bot.errors import FeedError
 from bot.ingest.feeds import FEEDS, detect
 from bot.ingest.feeds.base import BilledRow, IdentityRef, Record, Rejection, UsageRow
 from bot.ingest.files import HEAD_CHARS, ingest_file
-from bot.core.prices import normalise_model
 from storage.models import Billed, Usage
+from storage.models import table as table_of
 from tests.conftest import FIXTURES, ROOT
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 FOCUS = FIXTURES / "focus_ai_costs.csv"
 USAGE_CSV = FIXTURES / "usage_csv_tools.csv"
 DOC = ROOT / "docs" / "usage-csv.md"
-USAGE_HEADER = "day,email,identity,provider,model,tool,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd"
+USAGE_HEADER = ("day,email,identity,provider,model,tool,input_tokens,output_tokens,cache_read_tokens,"
+                "cache_write_tokens,requests,cost_usd")
 
 
 def parse(source: str, path: Path) -> list[Record | Rejection]:
@@ -154,7 +156,8 @@ def test_focus_totals_per_source_feed_match_the_export() -> None:
 
 
 def focus_text(*lines: dict[str, str]) -> str:
-    header = ["BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName", "SkuId", "x_Model"]
+    header = ["BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName", "SkuId",
+              "x_Model"]
     base = {"BilledCost": "1.50", "BillingCurrency": "USD", "ChargePeriodStart": "2026-11-17T00:00:00Z",
             "ChargeDescription": "Tokens", "ProviderName": "Anthropic", "SkuId": "anthropic:opus:output", "x_Model": ""}
     out = io.StringIO()
@@ -165,21 +168,23 @@ def focus_text(*lines: dict[str, str]) -> str:
 
 
 def test_focus_bad_rows_are_rejected_by_line_and_the_rest_kept(tmp_path: Path) -> None:
-    text = focus_text({"ChargeDescription": "spans\ntwo lines"}, {"BilledCost": "NaN"}, {"ChargePeriodStart": "last week"},
-                      {"BillingCurrency": "EUR"}, {"SkuId": "b"}, {"SkuId": "c"})
+    text = focus_text({"ChargeDescription": "spans\ntwo lines"}, {"BilledCost": "NaN"},
+                      {"ChargePeriodStart": "last week"}, {"BillingCurrency": "EUR"}, {"SkuId": "b"}, {"SkuId": "c"})
     text += '1,USD,2026-11-17T00:00:00Z,Tokens,Anthropic,d,,extra\n'
     items = parse("focus", write(tmp_path, text))
     rejected = [(i.location, i.reason.split(":")[0]) for i in items if isinstance(i, Rejection)]
-    assert rejected == [("line 4", "BilledCost"), ("line 5", "ChargePeriodStart"), ("line 6", "BillingCurrency"), ("line 9", "8 fields, the header has 7")]
+    assert rejected == [("line 4", "BilledCost"), ("line 5", "ChargePeriodStart"), ("line 6", "BillingCurrency"),
+                        ("line 9", "8 fields, the header has 7")]
     assert [i.location for i in items if isinstance(i, Record)] == ["line 2", "line 7", "line 8"]
 
 
 def test_focus_rows_that_are_not_utf8_are_rejected_alone(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(focus_text({"SkuId": "a"}, {"SkuId": "b"}, {"SkuId": "c"}).replace("Tokens", "T\u00f6kens", 1)
-                     .encode("utf-8").replace("a,\n".encode(), "a,\xe9\n".encode("latin-1")))
+                     .encode("utf-8").replace(b"a,\n", "a,\xe9\n".encode("latin-1")))
     items = parse("focus", path)
-    assert [(type(i).__name__, i.location) for i in items] == [("Rejection", "line 2"), ("Record", "line 3"), ("Record", "line 4")]
+    assert [(type(i).__name__, i.location) for i in items] == [
+        ("Rejection", "line 2"), ("Record", "line 3"), ("Record", "line 4")]
 
 
 def test_focus_header_without_mandatory_columns_is_unusable(tmp_path: Path) -> None:
@@ -196,11 +201,14 @@ def test_focus_1_3_names_the_provider_service_provider(tmp_path: Path) -> None:
     assert (row.provider, row.amount_usd) == ("anthropic", 1.5)
 
 
-def test_the_same_charge_twice_in_an_export_is_kept_twice_and_a_restated_charge_replaces(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_the_same_charge_twice_in_an_export_is_kept_twice_and_a_restated_charge_replaces(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
     ingest_file(sqlite_engine, write(tmp_path, focus_text({"SkuId": "a"}, {"SkuId": "a"}, {"SkuId": "b"}), "v1.csv"))
-    report = ingest_file(sqlite_engine, write(tmp_path, focus_text({"SkuId": "a"}, {"SkuId": "a"}, {"SkuId": "b", "BilledCost": "4"}), "v2.csv"))
+    restated = focus_text({"SkuId": "a"}, {"SkuId": "a"}, {"SkuId": "b", "BilledCost": "4"})
+    report = ingest_file(sqlite_engine, write(tmp_path, restated, "v2.csv"))
     assert (report.stored, report.duplicates) == (1, 2)
-    table = Billed.__table__  # type: ignore[attr-defined]
+    table = table_of(Billed)
     with sqlite_engine.connect() as conn:
         assert sorted(a for (a,) in conn.execute(select(table.c.amount_usd))) == [1.5, 1.5, 4.0]
 
@@ -258,11 +266,14 @@ def test_usage_csv_rows_become_usage_with_a_key_per_day_identity_provider_model_
     ({"cost_usd": "-1"}, "cost_usd: expected a dollar amount"),
     ({"cost_usd": "inf"}, "cost_usd: expected a dollar amount"),
 ])
-def test_a_bad_usage_row_is_rejected_with_line_column_and_reason(cells: dict[str, str], reason: str, tmp_path: Path) -> None:
+def test_a_bad_usage_row_is_rejected_with_line_column_and_reason(
+    cells: dict[str, str], reason: str, tmp_path: Path
+) -> None:
     good = {"day": "2026-11-17", "email": "ana@acme.test", "identity": "", "provider": "anthropic",
-            "model": "claude-sonnet-4-6", "tool": "", "input_tokens": "1", "output_tokens": "2", "cache_read_tokens": "",
-            "cache_write_tokens": "", "requests": "", "cost_usd": ""}
-    lines = [USAGE_HEADER, *(",".join({**good, "tool": t, **(cells if t == "bad" else {})}.values()) for t in ("a", "bad", "b"))]
+            "model": "claude-sonnet-4-6", "tool": "", "input_tokens": "1", "output_tokens": "2",
+            "cache_read_tokens": "", "cache_write_tokens": "", "requests": "", "cost_usd": ""}
+    lines = [USAGE_HEADER,
+             *(",".join({**good, "tool": t, **(cells if t == "bad" else {})}.values()) for t in ("a", "bad", "b"))]
     items = parse("usage_csv", write(tmp_path, "\n".join(lines) + "\n"))
     rejected = [i for i in items if isinstance(i, Rejection)]
     assert [r.location for r in rejected] == ["line 3"] and rejected[0].reason.startswith(reason)
@@ -271,7 +282,7 @@ def test_a_bad_usage_row_is_rejected_with_line_column_and_reason(cells: dict[str
 
 def test_a_row_repeated_in_one_file_is_rejected(tmp_path: Path) -> None:
     row = "2026-11-17,ana@acme.test,,anthropic,claude-sonnet-4-6,,1,2,,,,"
-    items = parse("usage_csv", write(tmp_path, f"{USAGE_HEADER}\n{row}\n{row.replace(',1,2,', ',5,6,')}\n"))
+    items = as_stored("usage_csv", write(tmp_path, f"{USAGE_HEADER}\n{row}\n{row.replace(',1,2,', ',5,6,')}\n"))
     assert [(type(i).__name__, i.location) for i in items] == [("Record", "line 2"), ("Rejection", "line 3")]
     assert "repeats line 2" in items[1].reason  # type: ignore[union-attr]
 
@@ -281,9 +292,10 @@ def test_a_row_sent_again_replaces_the_earlier_figures(engine: Engine, tmp_path:
     text = USAGE_CSV.read_text().replace(",98000,15500,", ",99000,16500,")
     report = ingest_file(engine, write(tmp_path, text, "resent.csv"))
     assert (report.stored, report.duplicates, report.rejected) == (1, 5, 0)
-    table = Usage.__table__  # type: ignore[attr-defined]
-    query = select(table.c.input_tokens, table.c.output_tokens).where(table.c.source == "usage_csv", table.c.day == date(2026, 11, 17),
-                                                                      table.c.record_key.like("%email:ana@acme.test%"))
+    table = table_of(Usage)
+    query = select(table.c.input_tokens, table.c.output_tokens).where(
+        table.c.source == "usage_csv", table.c.day == date(2026, 11, 17),
+        table.c.record_key.like("%email:ana@acme.test%"))
     with engine.connect() as conn:
         assert list(conn.execute(query)) == [(99000, 16500)]
 

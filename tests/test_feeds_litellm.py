@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from bot.core.prices import normalise_model
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import IdentityRef, Record, Rejection, UsageRow
 from bot.ingest.files import ingest_file
-from bot.core.prices import normalise_model
 from tests.conftest import FIXTURES
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 PAGE = FIXTURES / "litellm_spend_logs.json"
 FEED = FEEDS["litellm"]
@@ -94,7 +94,8 @@ def _openai_gateway_day() -> dict[str, tuple[int, int, int, int]]:
         for result in bucket["results"]:
             if result["api_key_id"] == GATEWAY_KEY:
                 model = normalise_model(result["model"])
-                for i, name in enumerate(("input_tokens", "input_cached_tokens", "output_tokens", "num_model_requests")):
+                names = ("input_tokens", "input_cached_tokens", "output_tokens", "num_model_requests")
+                for i, name in enumerate(names):
                     totals[(model, i)] += result[name]
     models = {model for model, _ in totals}
     return {m: (totals[(m, 0)], totals[(m, 1)], totals[(m, 2)], totals[(m, 3)]) for m in models}
@@ -200,7 +201,7 @@ def test_a_truncated_line_is_rejected_at_its_line_and_the_rest_kept(tmp_path: Pa
 def test_a_request_repeated_in_one_file_counts_once(sqlite_engine: Engine, tmp_path: Path) -> None:
     rows = page_rows()
     path = write_lines(tmp_path / "twice.jsonl", [*rows, rows[0], rows[1]])
-    assert len(usage(FEED.parse(path))) == len(rows)
+    assert len(usage(as_stored("litellm", path))) == len(rows)
     report = ingest_file(sqlite_engine, path)
     assert (report.rejected, report.stored, report.skipped) == (0, len(rows), 2)
 

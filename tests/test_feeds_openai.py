@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.core.prices import normalise_model
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import BilledRow, Record, Rejection, UsageRow, Window
 from bot.ingest.feeds.openai_costs import line_item_model
 from bot.ingest.files import ingest_file
-from bot.core.prices import normalise_model
 from storage.models import Usage
+from storage.models import table as table_of
 from tests.conftest import FIXTURES
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 USAGE = FIXTURES / "openai_usage_completions.json"
 COSTS = FIXTURES / "openai_costs.json"
@@ -63,11 +64,13 @@ def _unknown_everywhere(text: str) -> str:
 EMPTY_PAGE = '{"object": "page", "data": [], "has_more": false, "next_page": null}'
 CASES = [
     FeedCase(
-        "openai_usage", USAGE, corrupt=_change_result(3, 2, lambda r: r.update(input_cached_tokens=r["input_tokens"] + 1)),
+        "openai_usage", USAGE,
+        corrupt=_change_result(3, 2, lambda r: r.update(input_cached_tokens=r["input_tokens"] + 1)),
         bad_location="data[3].results[2]", add_unknown_field=_unknown_everywhere, empty=EMPTY_PAGE,
     ),
     FeedCase(
-        "openai_costs", COSTS, corrupt=_change_result(1, 0, lambda r: r.update(amount={"value": "lots", "currency": "usd"})),
+        "openai_costs", COSTS,
+        corrupt=_change_result(1, 0, lambda r: r.update(amount={"value": "lots", "currency": "usd"})),
         bad_location="data[1].results[0]", add_unknown_field=_unknown_everywhere, empty=EMPTY_PAGE,
     ),
 ]
@@ -81,7 +84,7 @@ def test_feed_contract(case: FeedCase, sqlite_engine: Engine, tmp_path: Path) ->
 # --- usage ------------------------------------------------------------------------------------------
 
 def utc_day(seconds: int) -> date:
-    return datetime.fromtimestamp(seconds, timezone.utc).date()
+    return datetime.fromtimestamp(seconds, UTC).date()
 
 
 def test_tokens_per_identity_day_and_model_are_the_report_fields() -> None:
@@ -101,18 +104,21 @@ def test_tokens_per_identity_day_and_model_are_the_report_fields() -> None:
         found[key] = (row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens, row.requests)
     assert found == expected and len(found) == 43
     assert min(k[2] for k in found) == date(2026, 11, 9) and max(k[2] for k in found) == date(2026, 11, 22)
-    assert {(k[0], k[1]) for k in found} == {("api_key", "key_KAHAsJHF22254gKp"), ("openai_user", "user-tVR7neB8Vs9gr7BVGKZSptQX")}
+    assert {(k[0], k[1]) for k in found} == {
+        ("api_key", "key_KAHAsJHF22254gKp"), ("openai_user", "user-tVR7neB8Vs9gr7BVGKZSptQX")}
 
 
 def result(**fields: Any) -> dict[str, Any]:
     base = {"object": "organization.usage.completions.result", "input_tokens": 100, "output_tokens": 7,
-            "num_model_requests": 2, "project_id": None, "user_id": None, "api_key_id": None, "model": "gpt-5-mini-2025-08-07"}
+            "num_model_requests": 2, "project_id": None, "user_id": None, "api_key_id": None,
+            "model": "gpt-5-mini-2025-08-07"}
     return {**base, **fields}
 
 
 def page(*buckets: tuple[int, list[dict[str, Any]]]) -> dict[str, Any]:
     return {"object": "page", "has_more": False, "next_page": None, "data": [
-        {"object": "bucket", "start_time": start, "end_time": start + 86400, "results": results} for start, results in buckets]}
+        {"object": "bucket", "start_time": start, "end_time": start + 86400, "results": results}
+        for start, results in buckets]}
 
 
 def test_identity_falls_back_from_user_to_key_to_project(tmp_path: Path) -> None:
@@ -121,7 +127,8 @@ def test_identity_falls_back_from_user_to_key_to_project(tmp_path: Path) -> None
     found = rows(parse("openai_usage", write(tmp_path, document)))
     assert [(r.identity.kind, r.identity.value) for r in found] == [
         ("openai_user", "user-1"), ("api_key", "key_1"), ("openai_project", "proj_1"), ("openai_project", "default")]
-    assert [(r.input_tokens, r.cache_read_tokens, r.cache_write_tokens) for r in found] == [(100, 0, 0)] * 4  # missing = 0
+    # missing counts are 0
+    assert [(r.input_tokens, r.cache_read_tokens, r.cache_write_tokens) for r in found] == [(100, 0, 0)] * 4
     assert {r.model for r in found} == {"gpt-5-mini"} and len({r.record_key for r in found}) == 4
 
 
@@ -133,8 +140,9 @@ def test_cache_writes_come_out_of_input(tmp_path: Path) -> None:
 
 def test_more_cached_than_input_is_rejected_with_its_location(tmp_path: Path) -> None:
     document = page((NOV_9, [result(api_key_id="a")]),
-                    (NOV_9 + 86400, [result(api_key_id="a"), result(api_key_id="b", input_tokens=10, input_cached_tokens=8,
-                                                                     input_cache_write_tokens=5)]))
+                    (NOV_9 + 86400, [result(api_key_id="a"),
+                                     result(api_key_id="b", input_tokens=10, input_cached_tokens=8,
+                                            input_cache_write_tokens=5)]))
     items = parse("openai_usage", write(tmp_path, document))
     rejected = [i for i in items if isinstance(i, Rejection)]
     assert [r.location for r in rejected] == ["data[1].results[1]"]
@@ -143,16 +151,18 @@ def test_more_cached_than_input_is_rejected_with_its_location(tmp_path: Path) ->
     assert windows == {"data[0].results[0]": Window("openai_usage", date(2026, 11, 9)), "data[1].results[0]": None}
 
 
-@pytest.mark.parametrize("bucket", [{"start_time": NOV_9 + 3600}, {"end_time": NOV_9 + 3600}, {"start_time": "yesterday"}])
+@pytest.mark.parametrize(
+    "bucket", [{"start_time": NOV_9 + 3600}, {"end_time": NOV_9 + 3600}, {"start_time": "yesterday"}])
 def test_a_bucket_that_is_not_a_utc_day_is_rejected_whole(bucket: dict[str, Any], tmp_path: Path) -> None:
     document = page((NOV_9, [result(api_key_id="a")]), (NOV_9 + 86400, [result(api_key_id="a")]))
     document["data"][0].update(bucket)
     items = parse("openai_usage", write(tmp_path, document))
-    assert [(type(i).__name__, i.location) for i in items] == [("Rejection", "data[0]"), ("Record", "data[1].results[0]")]
+    assert [(type(i).__name__, i.location) for i in items] == [
+        ("Rejection", "data[0]"), ("Record", "data[1].results[0]")]
 
 
 def usage_rows(engine: Engine, day: date) -> dict[str, tuple[int, int]]:
-    table = Usage.__table__  # type: ignore[attr-defined]
+    table = table_of(Usage)
     query = select(table.c.record_key, table.c.input_tokens, table.c.output_tokens).where(
         table.c.source == "openai_usage", table.c.day == day)
     with engine.connect() as conn:
@@ -200,10 +210,10 @@ def test_the_model_is_read_from_the_line_item(line_item: str | None, model: str 
 
 
 def test_non_dollar_costs_and_repeated_lines_are_rejected(tmp_path: Path) -> None:
-    line = {"object": "organization.costs.result", "amount": {"value": 2, "currency": "usd"}, "line_item": "gpt-5, input",
-            "project_id": "proj_1"}
+    line = {"object": "organization.costs.result", "amount": {"value": 2, "currency": "usd"},
+            "line_item": "gpt-5, input", "project_id": "proj_1"}
     document = {"data": [{"start_time": NOV_9, "results": [
         line, {**line, "amount": {"value": 2, "currency": "eur"}}, {**line, "project_id": "proj_2"}, line]}]}
-    items = parse("openai_costs", write(tmp_path, document))
+    items = as_stored("openai_costs", write(tmp_path, document))
     assert [(r.amount_usd, r.model) for r in rows(items)] == [(2.0, "gpt-5")] * 2
     assert [i.location for i in items if isinstance(i, Rejection)] == ["data[0].results[1]", "data[0].results[3]"]

@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.core.prices import normalise_model
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds._jsonl import utc_day_of_ns
 from bot.ingest.feeds.base import ActivityRow, IdentityLink, IdentityRef, Record, Rejection, UsageRow
 from bot.ingest.files import ingest_file
-from bot.core.prices import normalise_model
 from storage.models import Activity, Usage
 from tests.conftest import FIXTURES
-from tests.contract import FeedCase, check_contract
+from tests.contract import FeedCase, as_stored, check_contract
 
 CUMULATIVE = FIXTURES / "claude_code_otlp_metrics.json"
 DELTA = FIXTURES / "claude_code_otlp_metrics.delta.jsonl"
@@ -33,6 +33,10 @@ DAY = date(2026, 11, 17)
 
 def parse(path: Path) -> list[Record | Rejection]:
     return list(FEED.parse(path))
+
+
+def stored(path: Path) -> list[Record | Rejection]:
+    return as_stored("claude_code_otel", path)
 
 
 def rows(items: Iterable[Record | Rejection]) -> list[Any]:
@@ -158,7 +162,8 @@ def _figures(found: Iterable[Any]) -> Counter[tuple[str, ...]]:
 
 def test_the_delta_exports_add_up_to_the_sessions_cumulative_points(tmp_path: Path) -> None:
     first = json.loads(DELTA.read_text().splitlines()[0])
-    session = next(a["value"]["stringValue"] for p in points(first) for a in p["attributes"] if a["key"] == "session.id")
+    session = next(a["value"]["stringValue"] for p in points(first) for a in p["attributes"]
+                   if a["key"] == "session.id")
     delta = rows(parse(DELTA))
     assert len({r.record_key for r in delta if isinstance(r, UsageRow)}) == 4 * 5  # 4 exports x (4 token kinds + cost)
     assert all(r.observed_at is None for r in delta if isinstance(r, UsageRow))
@@ -225,7 +230,7 @@ def test_a_duplicated_delta_line_counts_once(sqlite_engine: Engine, tmp_path: Pa
     text = DELTA.read_text().splitlines()
     doubled = tmp_path / "doubled.jsonl"
     doubled.write_text("\n".join([*text, text[1]]) + "\n")
-    assert rows(parse(doubled)) == rows(parse(DELTA))
+    assert rows(stored(doubled)) == rows(stored(DELTA))
     ingest_file(sqlite_engine, DELTA)
     before = _usage(sqlite_engine)
     resent = tmp_path / "resent.jsonl"
@@ -239,11 +244,11 @@ def test_cumulative_json_lines_keep_the_newest_point_of_each_series(tmp_path: Pa
     older = _older(tmp_path).read_text()
     path = tmp_path / "exports.jsonl"
     path.write_text(f"{newer}\n{older}\n")
-    assert rows(parse(path)) == rows(parse(CUMULATIVE))
+    assert rows(stored(path)) == rows(stored(CUMULATIVE))
 
 
 def test_email_is_linked_to_account_and_user_id_once_per_file() -> None:
-    links = [r for r in rows(parse(CUMULATIVE)) if isinstance(r, IdentityLink)]
+    links = [r for r in rows(stored(CUMULATIVE)) if isinstance(r, IdentityLink)]
     assert len(links) == len(set(links))
     ben = {link.also for link in links if link.known == IdentityRef.of("email", "ben@acme.test")}
     assert ben == {IdentityRef("anthropic_account", "user_015cPRsatdsBRUcPMQrkyYGe"),
@@ -319,12 +324,14 @@ def test_a_truncated_json_line_is_rejected_and_the_other_exports_kept(tmp_path: 
 
 
 def test_unknown_metrics_are_ignored(tmp_path: Path) -> None:
-    document = _export({"user.email": "a@x.test", "type": "user"}, {"asDouble": 9.0}, metric="claude_code.active_time.total")
+    document = _export({"user.email": "a@x.test", "type": "user"}, {"asDouble": 9.0},
+                       metric="claude_code.active_time.total")
     assert _parse_one(document, tmp_path) == []
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**9)), min_size=1, max_size=8, unique_by=lambda r: r[0]))
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**9)), min_size=1, max_size=8,
+                unique_by=lambda r: r[0]))
 def test_cumulative_exports_in_any_order_keep_the_newest_reading(readings: list[tuple[int, int]]) -> None:
     start = 1794902628606543000
     lines = []
@@ -336,7 +343,7 @@ def test_cumulative_exports_in_any_order_keep_the_newest_reading(readings: list[
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "exports.jsonl"
         path.write_text("\n".join(lines) + "\n")
-        [row] = [r for r in rows(parse(path)) if isinstance(r, UsageRow)]
+        [row] = [r for r in rows(stored(path)) if isinstance(r, UsageRow)]
     newest = max(readings)
     assert row.output_tokens == newest[1]
     assert row.observed_at == utc_day_of_ns(start + 1 + newest[0] * 1000)[1]

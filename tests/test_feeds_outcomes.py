@@ -8,7 +8,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from bot.answers.me import me_report
 from bot.config.org import OrgConfig
+from bot.core.prices import PriceTable
+from bot.core.weeks import Week
 from bot.errors import FeedError
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import OutcomeRow, Record, Rejection
@@ -25,9 +28,6 @@ from bot.ingest.feeds.jira import jira_outcomes
 from bot.ingest.feeds.linear import linear_outcomes
 from bot.ingest.feeds.outcomes_csv import parse_outcomes_csv
 from bot.ingest.files import ingest_file
-from bot.answers.me import me_report
-from bot.core.prices import PriceTable
-from bot.core.weeks import Week
 from storage.engine import session_scope
 from storage.models import Identity, Outcome, Person
 from tests.conftest import FIXTURES, ROOT
@@ -139,14 +139,14 @@ def test_jira_fixture_gives_one_ticket_per_resolved_issue_on_the_assignee() -> N
     first = found[0]
     assert (first.key, first.kind, first.source) == ("jira:PLAT-240", "ticket_closed", "jira")
     assert (first.identity.kind, first.identity.value) == ("jira", CARA_JIRA)
-    assert first.occurred_at == datetime(2026, 11, 9, 15, 34, 16, 905000, tzinfo=timezone.utc)
+    assert first.occurred_at == datetime(2026, 11, 9, 15, 34, 16, 905000, tzinfo=UTC)
     assert (first.quantity, first.title) == (2.0, "Retry transient S3 errors in export worker")
     assert sum(r.quantity for r in found) == sum(i["fields"]["customfield_10016"] for i in JIRA["issues"])
 
 
 def test_jira_resolution_date_with_an_offset_is_converted_to_utc() -> None:
     found = rows(jira_outcomes({"issues": [jira_issue(resolutiondate="2026-11-16T00:30:00.000+0100")]}))
-    assert found[0].occurred_at == datetime(2026, 11, 15, 23, 30, tzinfo=timezone.utc)
+    assert found[0].occurred_at == datetime(2026, 11, 15, 23, 30, tzinfo=UTC)
     assert Week.of(found[0].occurred_at) == Week.parse("2026-W46")  # Monday 00:30 in Berlin is still W46 in UTC
 
 
@@ -258,8 +258,8 @@ def test_the_documented_example_parses_into_the_outcomes_it_describes() -> None:
         ("csv:acme/infra#88", "pr_merged", "github", "cara-codes", 1.0),
         (found[2].key, "ticket_closed", "linear", "4407a9e7-5e53-4272-b5cc-750bb9b6ff12", 0.5),
     ]
-    assert found[0].occurred_at == datetime(2026, 11, 17, tzinfo=timezone.utc)
-    assert found[2].occurred_at == datetime(2026, 11, 19, 15, tzinfo=timezone.utc)
+    assert found[0].occurred_at == datetime(2026, 11, 17, tzinfo=UTC)
+    assert found[2].occurred_at == datetime(2026, 11, 19, 15, tzinfo=UTC)
     assert found[2].key.startswith("csv:sha1:") and found[2].title == "Fix typo on pricing page"
 
 
@@ -286,7 +286,8 @@ def test_bad_csv_rows_are_rejected_by_line_and_the_rest_kept() -> None:
     items = parse_csv(text)
     assert [(r.location, r.reason.split(":")[0]) for r in rejections(items)] == [
         ("line 3", "kind"), ("line 4", "identity"), ("line 5", "identity"), ("line 6", "date"),
-        ("line 7", "quantity"), ("line 8", "give either email or identity, not both"), ("line 9", "6 fields, but the header has 5"),
+        ("line 7", "quantity"), ("line 8", "give either email or identity, not both"),
+        ("line 9", "6 fields, but the header has 5"),
     ]
     assert [r.identity.value for r in rows(items)] == ["ana@acme.test", "ben@acme.test"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, text
 
 from bot.ingest.files import ingest_file, ingest_paths
-from storage.models import Activity, Identity, IngestRun, Outcome, RejectedRecord, Usage
+from storage.models import Activity, Identity, IngestRun, Outcome, RejectedRecord, Usage, table
 from tests.conftest import FIXTURES
 
 CLAUDE_CODE = FIXTURES / "claude_code_analytics"
@@ -19,14 +19,14 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     tables = {"usage": Usage, "activity": Activity, "outcome": Outcome, "identity": Identity}
     with engine.connect() as conn:
         return {
-            name: sorted(tuple(row) for row in conn.execute(select(model.__table__)))  # type: ignore[attr-defined]
+            name: sorted(tuple(row) for row in conn.execute(select(table(model))))
             for name, model in tables.items()
         }
 
 
 def count(engine: Engine, model: type) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model.__table__)).scalar_one())  # type: ignore[attr-defined]
+        return int(conn.execute(select(func.count()).select_from(table(model))).scalar_one())
 
 
 def test_first_ingest_stores_every_record(engine: Engine) -> None:

@@ -16,7 +16,15 @@ from bot.ingest.pull import PullResult, pull
 from bot.ingest.pull.base import midnight
 from tests.fakes.vendor_server import Reply, VendorServer
 from tests.pull_helpers import (
-    KEYS, NOW, PULL_FIXTURES, Collected, clear_environment, day, fixture_json, github_pages, settings_for,
+    KEYS,
+    NOW,
+    PULL_FIXTURES,
+    Collected,
+    clear_environment,
+    day,
+    fixture_json,
+    github_pages,
+    settings_for,
 )
 
 
@@ -105,10 +113,13 @@ def ms(text: str) -> int:
     return int(midnight(day(text)).timestamp() * 1000)
 
 
-def test_cursor_pages_by_has_next_page_in_ranges_of_at_most_30_days(server: VendorServer, sqlite_engine: Engine) -> None:
+def test_cursor_pages_by_has_next_page_in_ranges_of_at_most_30_days(
+    server: VendorServer, sqlite_engine: Engine
+) -> None:
     daily = fixture_json("cursor_daily_usage.json")
     more = {**daily["pagination"], "hasNextPage": True}
-    server.route("POST", "/teams/daily-usage-data", Reply(body={**daily, "data": daily["data"][:30], "pagination": more}),
+    server.route("POST", "/teams/daily-usage-data",
+                 Reply(body={**daily, "data": daily["data"][:30], "pagination": more}),
                  Reply(body={**daily, "data": daily["data"][30:]}), Reply(body={**daily, "data": []}))
     server.route("POST", "/teams/filtered-usage-events", Reply.file(PULL_FIXTURES / "cursor_usage_events.json"))
     sink = Collected()
@@ -143,7 +154,9 @@ def test_litellm_falls_back_to_spend_logs_ui_on_older_proxies(server: VendorServ
     assert [r.path for r in server.seen()] == ["/spend/logs/v2", "/spend/logs/ui"]
 
 
-def test_copilot_downloads_each_days_report_links_without_the_token(server: VendorServer, sqlite_engine: Engine) -> None:
+def test_copilot_downloads_each_days_report_links_without_the_token(
+    server: VendorServer, sqlite_engine: Engine
+) -> None:
     ndjson = (PULL_FIXTURES / "copilot_user_metrics.ndjson").read_bytes()
     lines = ndjson.splitlines(keepends=True)
     links = [f"{server.url}/reports/2026-11-17/part-{n}.ndjson?sig=s3cr3t" for n in (0, 1)]
@@ -208,7 +221,9 @@ def test_github_pulls_need_a_repository(server: VendorServer, sqlite_engine: Eng
         run(server, sqlite_engine, "github", "2026-11-01", "2026-11-23", Collected(), repo="acme")
 
 
-def test_a_next_link_to_another_host_is_not_followed_with_the_token(server: VendorServer, sqlite_engine: Engine) -> None:
+def test_a_next_link_to_another_host_is_not_followed_with_the_token(
+    server: VendorServer, sqlite_engine: Engine
+) -> None:
     path = "/repos/acme/app/pulls"
     server.route("GET", path, Reply(body=[{"updated_at": "2026-11-22T00:00:00Z"}],
                                     headers={"Link": '<https://evil.example/next>; rel="next"'}))

@@ -55,7 +55,9 @@ def test_dropped_connection_is_retried(server: VendorServer, client: VendorClien
     assert waits == [1.0]
 
 
-def test_500_forever_gives_up_after_six_attempts(server: VendorServer, client: VendorClient, waits: list[float]) -> None:
+def test_500_forever_gives_up_after_six_attempts(
+    server: VendorServer, client: VendorClient, waits: list[float]
+) -> None:
     server.route("GET", "/v1/thing", Reply(500, {"error": {"message": "overloaded"}}))
     with pytest.raises(PullError, match=r"GET http://127\.0\.0\.1:\d+/v1/thing: gave up after 6 attempts \(HTTP 500\)"):
         client.get("/v1/thing")

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.config.settings import DOCUMENTED
 from bot.ingest.files import ingest_paths
 from bot.ingest.pull import pull, pull_all_configured
 from bot.runtime import Runtime
-from bot.config.settings import DOCUMENTED
 from storage import make_engine, upgrade
-from storage.models import PullRun, Usage
+from storage.models import PullRun, Usage, table
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer
 from tests.pull_helpers import KEYS, NOW, Collected, clear_environment, day, github_pages, settings_for, stored
@@ -61,7 +61,8 @@ def serve_claude_code_days(server: VendorServer) -> None:
     server.route("GET", CODE_PATH, Reply(body={**whole, "data": whole["data"][:half], "has_more": True,
                                                "next_page": "page_2"}), match={"starting_at": "2026-11-17"})
     server.route("GET", CODE_PATH, Reply(body={**whole, "data": whole["data"][half:], "has_more": False,
-                                               "next_page": None}), match={"starting_at": "2026-11-17", "page": "page_2"})
+                                               "next_page": None}),
+                 match={"starting_at": "2026-11-17", "page": "page_2"})
 
 
 def pull_quietly(engine: Engine, server: VendorServer, spec: str, since: str | None, until: str | None,
@@ -73,10 +74,12 @@ def pull_quietly(engine: Engine, server: VendorServer, spec: str, since: str | N
 
 def runs(engine: Engine) -> list[PullRun]:
     with engine.connect() as conn:
-        return [PullRun(**row) for row in conn.execute(select(PullRun.__table__).order_by("id")).mappings()]  # type: ignore[attr-defined]
+        return [PullRun(**row) for row in conn.execute(select(table(PullRun)).order_by("id")).mappings()]
 
 
-def test_pulled_claude_code_days_store_what_the_files_store(engine: Engine, direct: Engine, server: VendorServer) -> None:
+def test_pulled_claude_code_days_store_what_the_files_store(
+    engine: Engine, direct: Engine, server: VendorServer
+) -> None:
     serve_claude_code_days(server)
     [result] = pull_quietly(engine, server, "anthropic:claude-code", "2026-11-09", "2026-11-23")
     days = len(list(CLAUDE_CODE.glob("*.json")))
@@ -125,7 +128,7 @@ def test_an_outage_fails_the_pull_with_a_clear_error_and_no_secret(sqlite_engine
     assert run.error == result.error and "claude_code: gave up after 6 attempts (HTTP 500)" in (run.error or "")
     assert KEYS["anthropic_admin_key"] not in (run.error or "")
     with sqlite_engine.connect() as conn:
-        assert conn.execute(select(Usage.__table__)).first() is not None  # type: ignore[attr-defined]  # the good day was kept
+        assert conn.execute(select(table(Usage))).first() is not None  # the good day was kept
 
 
 def test_resume_from_the_last_good_pull_minus_the_re_pull_window(sqlite_engine: Engine, server: VendorServer) -> None:
@@ -141,7 +144,9 @@ def test_resume_from_the_last_good_pull_minus_the_re_pull_window(sqlite_engine: 
     assert (retried.since, retried.until) == (day("2026-11-17"), day("2026-11-18"))  # a failed run is no resume point
 
 
-def test_copilot_re_pulls_28_days_and_each_repository_resumes_on_its_own(sqlite_engine: Engine, server: VendorServer) -> None:
+def test_copilot_re_pulls_28_days_and_each_repository_resumes_on_its_own(
+    sqlite_engine: Engine, server: VendorServer
+) -> None:
     server.route("GET", "/orgs/acme/copilot/billing/seats", Reply(body={"total_seats": 0, "seats": []}))
     pull_quietly(sqlite_engine, server, "github-copilot:seats", "2026-11-01", "2026-11-20", sink=Collected())
     [again] = pull_quietly(sqlite_engine, server, "github-copilot:seats", None, None, sink=Collected())

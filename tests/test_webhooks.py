@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -15,9 +15,9 @@ from tests.conftest import FIXTURES
 
 SECRET = b"acme-test-webhook-secret"
 BODY = (FIXTURES / "github_webhook_pull_request_merged.json").read_bytes()
-HEADERS = {k: v for k, v in json.loads((FIXTURES / "github_webhook_pull_request_merged.headers.json").read_text()).items()
-           if not k.startswith("_")}
-NOW = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
+HEADERS = {k: v for k, v in json.loads((FIXTURES / "github_webhook_pull_request_merged.headers.json").read_text())
+           .items() if not k.startswith("_")}
+NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 
 def deliver(engine: Engine, body: bytes = BODY, secret: bytes = SECRET, **changes: str | None) -> WebhookResult:

@@ -7,15 +7,16 @@ silently), posted, pending (a retryable failure: retried later), failed (gave up
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.errors import TokenworthError
+from storage.dialect import insert
 from storage.engine import session_scope
-from storage.models import DigestPost
+from storage.models import DigestPost, table
+
 
 class PostError(TokenworthError):
     """Posting failed; `retryable` says whether a later attempt may succeed, `posted` what got out."""
@@ -36,17 +37,16 @@ class Posted:
 RETRYABLE = ("pending",)
 STUCK_AFTER = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
-TABLE = DigestPost.__table__  # type: ignore[attr-defined]
+TABLE = table(DigestPost)
 
 
 def claim(engine: Engine, team: str, week: str, platform: str, force: bool = False,
           now: datetime | None = None) -> bool:
     """True when this caller won the right to post; concurrent callers get False."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     row = {"team": team, "week": week, "platform": platform, "state": "claimed", "claimed_at": now, "attempts": 1}
     with session_scope(engine) as session:
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        inserted = session.execute(dialect.insert(TABLE).values(**row).on_conflict_do_nothing())
+        inserted = session.execute(insert(engine, TABLE).values(**row).on_conflict_do_nothing())
         if inserted.rowcount == 1:  # type: ignore[attr-defined]
             return True
         states = ("pending", "posted", "failed", "claimed", "skipped") if force else RETRYABLE
@@ -65,11 +65,10 @@ def record(engine: Engine, team: str, week: str, platform: str, state: str, **fi
 
 def record_skip(engine: Engine, team: str, week: str, platform: str, reason: str) -> None:
     """A week with nothing to post: remembered so that status shows it, never posted."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = {"team": team, "week": week, "platform": platform, "state": "skipped", "claimed_at": now, "error": reason}
     with session_scope(engine) as session:
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(TABLE).values(**row).on_conflict_do_nothing())
+        session.execute(insert(engine, TABLE).values(**row).on_conflict_do_nothing())
 
 
 def record_failure(engine: Engine, team: str, week: str, platform: str, error: str) -> str:
@@ -91,7 +90,7 @@ def pending(engine: Engine, platform: str) -> list[tuple[str, str]]:
 
 def statuses(engine: Engine, limit_per_team: int = 4) -> list[dict[str, Any]]:
     """The latest digests per team and platform, with a plain word for what needs attention."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(engine) as session:
         rows = session.execute(select(TABLE).order_by(TABLE.c.team, TABLE.c.platform, TABLE.c.week.desc())).mappings()
         result: list[dict[str, Any]] = []
@@ -107,7 +106,7 @@ def statuses(engine: Engine, limit_per_team: int = 4) -> list[dict[str, Any]]:
 def _attention(row: dict[str, Any], now: datetime) -> str | None:
     claimed_at = row["claimed_at"]
     if claimed_at is not None and claimed_at.tzinfo is None:
-        claimed_at = claimed_at.replace(tzinfo=timezone.utc)
+        claimed_at = claimed_at.replace(tzinfo=UTC)
     if row["state"] == "claimed" and claimed_at is not None and now - claimed_at > STUCK_AFTER:
         return ("claimed but never confirmed as posted (the process stopped mid-post?): check the channel, "
                 "then `tokenworth digest send --force` if it is missing")
@@ -137,4 +136,5 @@ def remember_shown(engine: Engine, team: str, week: str, platform: str, members:
         before = session.execute(select(TABLE.c.members).where(_key(team, week, platform))).scalar_one_or_none()
         groups = [g for g in (before or "").split(";") if g]
         if members not in groups:
-            session.execute(update(TABLE).where(_key(team, week, platform)).values(members=";".join([*groups, members])))
+            joined = ";".join([*groups, members])
+            session.execute(update(TABLE).where(_key(team, week, platform)).values(members=joined))

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from microsoft_agents.activity import Activity, ConversationReference
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.dialect import insert
 from storage.engine import session_scope
 from storage.models import ConversationRef, table
 
@@ -29,9 +29,8 @@ def save_reference(engine: Engine, activity: Activity, now: datetime | None = No
     body = reference.model_dump_json(by_alias=True, exclude_none=True)
     now = now or datetime.now(UTC)
     with session_scope(engine) as session:
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         inserted = session.execute(
-            dialect.insert(TABLE)
+            insert(session, TABLE)
             .values(platform=PLATFORM, channel_id=key, reference=body, updated_at=now)
             .on_conflict_do_nothing()
         )

@@ -1,8 +1,9 @@
 """Feed adapters, one module each, and format detection from content (never from file names).
 
-Every module in this package that defines `FEED` (an object following `bot.ingest.feeds.base.Feed`) is
-registered. Detection asks feeds in order of their `priority` (higher first, default 0), so a
-feed whose signature is a superset of another's can claim the file first.
+Every module in this package that defines `FEED` (an adapter deriving from `bot.ingest.feeds.base.BaseFeed`,
+so it has every member of the `Feed` protocol) is registered. Detection asks feeds in order of their
+`priority` (higher first, default 0), so a feed whose signature is a superset of another's can claim
+the file first.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import importlib
 import pkgutil
 
 from bot.errors import FeedError
-from bot.ingest.feeds.base import Feed
+from bot.ingest.feeds.base import BaseFeed, Feed
 
 
 def _discover() -> dict[str, Feed]:
     found: list[Feed] = []
     for module in pkgutil.iter_modules(__path__):
-        feed = getattr(importlib.import_module(f"{__name__}.{module.name}"), "FEED", None)
+        feed = vars(importlib.import_module(f"{__name__}.{module.name}")).get("FEED")
         if feed is not None:
+            if not isinstance(feed, BaseFeed):
+                raise TypeError(f"{__name__}.{module.name}.FEED must derive from BaseFeed")
             found.append(feed)
-    found.sort(key=lambda f: (-getattr(f, "priority", 0), f.name))
+    found.sort(key=lambda f: (-f.priority, f.name))
     return {feed.name: feed for feed in found}
 
 

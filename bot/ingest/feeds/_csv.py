@@ -74,7 +74,8 @@ def _rows(reader: csv.DictReader[str], undecodable: set[int]) -> Iterator[tuple[
         if undecodable.intersection(range(start, end + 1)):
             yield start, "not UTF-8 text"
         elif None in row:
-            yield start, f"{len(reader.fieldnames or []) + len(row[None])} fields, the header has {len(reader.fieldnames or [])}"
+            columns = len(reader.fieldnames or [])
+            yield start, f"{columns + len(row[None])} fields, the header has {columns}"
         else:
             yield start, {name: (value or "").strip() for name, value in row.items()}
         start = end + 1

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,31 +55,8 @@ def is_json_lines(path: Path) -> bool:
     return True  # empty: nothing to read either way
 
 
-class RecentKeys:
-    """The record keys of the last `size` records, so a record repeated in one file is counted once.
-
-    Ingest stores a file in batches; a key repeated within a batch would be inserted twice, while a
-    key repeated in a later batch is found stored and counted as a duplicate. A window larger than
-    the batch (bot.ingest.files.BATCH, 5,000) is therefore enough, and memory stays flat.
-    """
-
-    def __init__(self, size: int = 65_536) -> None:
-        self._order: deque[str] = deque()
-        self._keys: set[str] = set()
-        self._size = size
-
-    def first_time(self, key: str) -> bool:
-        if key in self._keys:
-            return False
-        self._keys.add(key)
-        self._order.append(key)
-        if len(self._order) > self._size:
-            self._keys.discard(self._order.popleft())
-        return True
-
-
 def utc_day_of_ns(nanos: int) -> tuple[date, datetime]:
-    moment = datetime.fromtimestamp(nanos // 1_000_000_000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(nanos // 1_000_000_000, tz=UTC)
     moment = moment.replace(microsecond=nanos % 1_000_000_000 // 1000)
     return moment.date(), moment
 

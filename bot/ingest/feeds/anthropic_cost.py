@@ -1,4 +1,8 @@
-"""Anthropic Admin API cost report: the org's billed ledger per day, amounts in cents as decimal strings."""
+"""Anthropic Admin API cost report: the org's billed ledger per day, amounts in cents as decimal strings.
+
+A report lists each line (day and group-by dimensions) once: a line repeated in a file is rejected
+by the store (`unique_keys`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.ingest.feeds.base import BilledRow, Record, Rejection, bucket_records, reason, report_buckets
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
+from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection, bucket_records, reason, report_buckets
 
 SOURCE = "anthropic_cost"
 # Every group-by dimension (description expands into the ones after it): all are part of the key.
@@ -44,8 +48,9 @@ class _Bucket(_Lenient):
     results: list[Any]
 
 
-class AnthropicCostFeed:
+class AnthropicCostFeed(BaseFeed):
     name = SOURCE
+    unique_keys = True
 
     def sniff(self, head: str) -> bool:
         return '"amount"' in head and '"starting_at"' in head and any(
@@ -56,7 +61,7 @@ class AnthropicCostFeed:
         yield from report_buckets(path, "an Anthropic cost report page", _bucket)
 
 
-def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
+def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
         if bucket.starting_at.tzinfo is None:
@@ -65,16 +70,13 @@ def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection
         yield Rejection(where, reason(exc))
         return
     day = to_utc(bucket.starting_at).date()
-    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),))
+    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),))
 
 
-def _row(result: _Result, day: date, seen: set[str]) -> BilledRow:
+def _row(result: _Result, day: date) -> BilledRow:
     if result.currency.upper() != "USD":
         raise ValueError(f"currency: only USD is supported (got {result.currency!r})")
     key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
-    if key in seen:
-        raise ValueError(f"the same line ({key}) appears twice in this file")
-    seen.add(key)
     return BilledRow(
         source=SOURCE, record_key=key, day=day, provider="anthropic", amount_usd=float(cents(result.amount) / 100),
         description=result.description, model=normalise_model(result.model) if result.model else None,

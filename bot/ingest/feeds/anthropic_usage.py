@@ -3,7 +3,8 @@
 A bucket is the complete usage of its UTC day, so its records carry the (anthropic_usage, day)
 window and rows of that day missing from a restated bucket are deleted. One record per result
 (a bad result is rejected alone); a bucket with a rejected result is no longer known complete
-and carries no window.
+and carries no window. A report lists each group once: a group repeated in a file is rejected by
+the store (`unique_keys`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.ingest.feeds.base import (
-    ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, Window, bucket_records, reason, report_buckets,
-)
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
+from bot.ingest.feeds.base import (
+    ActivityRow,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    Row,
+    UsageRow,
+    Window,
+    bucket_records,
+    reason,
+    report_buckets,
+)
 
 SOURCE = "anthropic_usage"
 _SIGNATURE = re.compile(r'"uncached_input_tokens"\s*:')  # a key: the cost report has it only as a value
@@ -73,8 +84,9 @@ class _Bucket(_Lenient):
     results: list[Any]
 
 
-class AnthropicUsageFeed:
+class AnthropicUsageFeed(BaseFeed):
     name = SOURCE
+    unique_keys = True
 
     def sniff(self, head: str) -> bool:
         return bool(_SIGNATURE.search(head)) and '"starting_at"' in head
@@ -83,14 +95,16 @@ class AnthropicUsageFeed:
         yield from report_buckets(path, "an Anthropic usage report page", _bucket)
 
 
-def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
+def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
         day = _day(bucket.starting_at, bucket.ending_at)
     except (ValidationError, ValueError) as exc:
         yield Rejection(where, reason(exc))
         return
-    yield from bucket_records(where, bucket.results, lambda result: _rows(_Result.model_validate(result), day, seen), Window(SOURCE, day))
+    yield from bucket_records(
+        where, bucket.results, lambda result: _rows(_Result.model_validate(result), day), Window(SOURCE, day),
+    )
 
 
 def _day(start: datetime, end: datetime | None) -> date:
@@ -98,7 +112,8 @@ def _day(start: datetime, end: datetime | None) -> date:
         raise ValueError(f"starting_at: expected a UTC timestamp like 2026-11-09T00:00:00Z (got {start.isoformat()})")
     start = to_utc(start)
     if start.time() != datetime.min.time() or (end is not None and to_utc(end) - start != timedelta(days=1)):
-        raise ValueError(f"starting_at/ending_at: only whole UTC days are supported (bucket_width=1d), got {start.isoformat()}")
+        raise ValueError("starting_at/ending_at: only whole UTC days are supported (bucket_width=1d), "
+                         f"got {start.isoformat()}")
     return start.date()
 
 
@@ -106,12 +121,9 @@ WEB_SEARCH = "web-search"
 WEB_SEARCH_USD = 10 / 1000  # Anthropic's list price: $10 per 1,000 searches
 
 
-def _rows(result: _Result, day: date, seen: set[str]) -> tuple[Row, ...]:
+def _rows(result: _Result, day: date) -> tuple[Row, ...]:
     identity = _identity(result)
     key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
-    if key in seen:
-        raise ValueError(f"the same group ({key}) appears twice in this file")
-    seen.add(key)
     cache = result.cache_creation
     usage = UsageRow(
         source=SOURCE, record_key=key, identity=identity, day=day, provider="anthropic",

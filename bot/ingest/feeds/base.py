@@ -1,12 +1,15 @@
-"""Row types every feed adapter yields, and the Protocol adapters implement.
+"""Row types every feed adapter yields, and the Feed protocol adapters implement.
 
-An adapter only parses its vendor's payload into these rows; walking files, deduplication,
-upserts and attribution live once, in bot.ingest.files.
+An adapter only parses its vendor's payload into these rows and decides nothing about records that
+repeat: walking files lives in bot.ingest.files; deduplication (the one rule), upserts and
+attribution live once, in bot.ingest.store. A format that lists each key once says so
+(`unique_keys`), and the store rejects a repeat instead of counting it once.
 """
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +18,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from bot.config.org import OrgConfig
 from bot.errors import FeedError
 
 # Identity kinds whose values are case-insensitive (emails, logins); the rest are opaque ids.
@@ -118,7 +122,8 @@ class Rejection:
     reason: str
 
 
-Row = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow | IdentityLink
+Counted = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow  # a row stored under a natural key
+Row = Counted | IdentityLink
 
 
 @dataclass(frozen=True)
@@ -142,14 +147,38 @@ class Feed(Protocol):
     """A vendor format: recognise a file from its first characters, and stream it as records.
 
     `parse` raises FeedError when the whole file is unusable, before yielding anything; a bad
-    record is yielded as a Rejection and parsing goes on.
+    record is yielded as a Rejection and parsing goes on. Adapters derive from BaseFeed, which
+    gives every other member its default.
     """
 
     name: str
+    priority: int  # detection asks feeds with a higher priority first (a superset signature claims first)
+    unique_keys: bool  # the format lists each natural key once: a repeat in a file is rejected, not skipped
 
     def sniff(self, head: str) -> bool: ...
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]: ...
+
+    def configured(self, config: OrgConfig) -> Feed:
+        """The feed as the org's config sets it up (Jira's resolutions); most feeds have no settings."""
+        ...
+
+
+class BaseFeed(ABC):
+    """The defaults of Feed's optional members; `name`, `sniff` and `parse` are each adapter's own."""
+
+    name: str
+    priority: int = 0
+    unique_keys: bool = False
+
+    @abstractmethod
+    def sniff(self, head: str) -> bool: ...
+
+    @abstractmethod
+    def parse(self, path: Path) -> Iterator[Record | Rejection]: ...
+
+    def configured(self, config: OrgConfig) -> Feed:
+        return self
 
 
 def describe(exc: ValidationError) -> str:
@@ -189,32 +218,29 @@ def reason(exc: Exception) -> str:
 
 
 def report_buckets(
-    path: Path, what: str, read_bucket: Callable[[str, Any, set[str]], Iterator[Record | Rejection]],
+    path: Path, what: str, read_bucket: Callable[[str, Any], Iterator[Record | Rejection]],
 ) -> Iterator[Record | Rejection]:
-    """Every bucket of a daily report page (`data[i]`), sharing one set of keys seen in the file."""
-    seen: set[str] = set()
+    """Every bucket of a daily report page (`data[i]`), read by `read_bucket(where, raw)`."""
     for index, raw in enumerate(json_list(path, "data", what)):
-        yield from read_bucket(f"data[{index}]", raw, seen)
+        yield from read_bucket(f"data[{index}]", raw)
 
 
 def bucket_records(
     where: str, results: list[Any], build: Callable[[Any], tuple[Row, ...]], window: Window | None = None,
 ) -> Iterator[Record | Rejection]:
-    """One Record per result of a daily report bucket, or a Rejection for a bad one.
+    """One Record per result of a daily report bucket, or a Rejection for a bad one, in the bucket's order.
 
     With `window`, a bucket read without any rejection is complete: its records carry the window, so
     rows of that day the vendor no longer reports are dropped; an empty bucket still carries it.
     """
-    records: list[Record] = []
-    rejections: list[Rejection] = []
+    items: list[Record | Rejection] = []
     for index, result in enumerate(results):
         spot = f"{where}.results[{index}]"
         try:
-            records.append(Record(spot, build(result)))
+            items.append(Record(spot, build(result)))
         except (ValidationError, ValueError) as exc:
-            rejections.append(Rejection(spot, reason(exc)))
-    complete = window if window is not None and not rejections else None
+            items.append(Rejection(spot, reason(exc)))
+    complete = window if window is not None and all(isinstance(i, Record) for i in items) else None
     if not results and complete is not None:
-        records.append(Record(where, ()))
-    yield from (Record(r.location, r.rows, complete) for r in records)
-    yield from rejections
+        items.append(Record(where, ()))
+    yield from (Record(i.location, i.rows, complete) if isinstance(i, Record) else i for i in items)

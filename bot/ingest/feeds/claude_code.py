@@ -9,8 +9,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
 
-from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe, json_list
 from bot.core.prices import normalise_model
+from bot.ingest.feeds.base import (
+    ActivityRow,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    Row,
+    UsageRow,
+    describe,
+    json_list,
+)
 
 SOURCE = "claude_code"
 
@@ -70,7 +80,7 @@ class _Record(_Lenient):
     tool_actions: dict[str, _Decision] = {}
 
 
-class ClaudeCodeAnalyticsFeed:
+class ClaudeCodeAnalyticsFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
@@ -88,7 +98,8 @@ class ClaudeCodeAnalyticsFeed:
                 yield Rejection(where, reason)
                 continue
             if record.date.tzinfo is None or record.date.utcoffset():
-                yield Rejection(where, f"date: expected a UTC timestamp like 2026-11-17T00:00:00Z (got {record.date.isoformat()})")
+                got = record.date.isoformat()
+                yield Rejection(where, f"date: expected a UTC timestamp like 2026-11-17T00:00:00Z (got {got})")
                 continue
             yield Record(where, tuple(_rows(record, identity)))
 

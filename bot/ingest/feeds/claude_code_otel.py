@@ -2,8 +2,9 @@
 
 A series is (metric, resource attributes, point attributes, startTimeUnixNano). A CUMULATIVE series
 is a running total, so only its newest point counts: its rows are keyed by the series and carry the
-point time as `observed_at`, and storage never lets an older reading replace a newer one. Every DELTA
-point counts once: its rows are keyed by series and point time, so a resent export changes nothing.
+point time as `observed_at`, and the store keeps the newest reading of a key, in a file as in the
+database. Every DELTA point counts once: its rows are keyed by series and point time, so a resent
+export repeats keys the store has already taken. A point's other identities ride along as links.
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.errors import FeedError
-from bot.ingest.feeds._jsonl import RecentKeys, is_json_lines, lines, utc_day_of_ns
-from bot.ingest.feeds.base import (
-    ActivityRow, IdentityLink, IdentityRef, Record, Rejection, Row, UsageRow, describe, load_json,
-)
 from bot.core.prices import normalise_model
+from bot.errors import FeedError
+from bot.ingest.feeds._jsonl import is_json_lines, lines, utc_day_of_ns
+from bot.ingest.feeds.base import (
+    ActivityRow,
+    BaseFeed,
+    IdentityLink,
+    IdentityRef,
+    Record,
+    Rejection,
+    Row,
+    UsageRow,
+    describe,
+    load_json,
+)
 
 SOURCE = "claude_code_otel"
 DELTA, CUMULATIVE = 1, 2
@@ -113,73 +123,43 @@ class _Reading:
     value: float
 
 
-class ClaudeCodeOtelFeed:
+class ClaudeCodeOtelFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
         return '"resourceMetrics"' in head and ('"claude_code.' in head or "com.anthropic.claude_code" in head)
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        reader = _Reader()
-        if is_json_lines(path):
-            for item in lines(path):
-                if isinstance(item, Rejection):
-                    yield item
-                elif not _is_export(item[1]):
-                    yield Rejection(item[0], "expected an ExportMetricsServiceRequest with a resourceMetrics list")
-                else:
-                    yield from reader.take(item[1], f"{item[0]} ")
-        else:
+        if not is_json_lines(path):
             document = load_json(path)
             if not _is_export(document):
                 raise FeedError(f"{path}: expected an OTLP ExportMetricsServiceRequest with a resourceMetrics list")
-            yield from reader.take(document, "")
-        yield from reader.finish()
-
-
-class _Reader:
-    """Keeps, across the exports of one file, the newest point of each cumulative series (held until
-    the end, so memory grows with series, not points), the delta points recently counted (a resent
-    export further back is found stored by ingest), and the identity pairs already linked."""
-
-    def __init__(self) -> None:
-        self.latest: dict[str, tuple[int, Record]] = {}
-        self.counted = RecentKeys()
-        self.linked: set[tuple[IdentityRef, IdentityRef]] = set()
-
-    def take(self, document: dict[str, Any], prefix: str) -> Iterator[Record | Rejection]:
-        for found in _walk(document, prefix):
-            if isinstance(found, Rejection):
-                yield found
-                continue
-            try:
-                reading = _read(found)
-                identity, links = _identity(reading.attributes)
-                rows = _rows(reading, identity)
-            except ValidationError as exc:
-                yield Rejection(found.where, describe(exc))
-                continue
-            except ValueError as exc:
-                yield Rejection(found.where, str(exc))
-                continue
-            fresh = [link for link in links if (link.known, link.also) not in self.linked]
-            if fresh:
-                self.linked.update((link.known, link.also) for link in fresh)
-                yield Record(found.where, tuple(fresh))
-            yield from self._count(reading, Record(found.where, rows))
-
-    def _count(self, reading: _Reading, record: Record) -> Iterator[Record]:
-        if reading.temporality == CUMULATIVE:
-            held = self.latest.get(reading.series)
-            if held is None or reading.time_ns >= held[0]:
-                self.latest[reading.series] = (reading.time_ns, record)
+            yield from _records(document, "")
             return
-        if self.counted.first_time(_delta_key(reading)):
-            yield record
+        for item in lines(path):
+            if isinstance(item, Rejection):
+                yield item
+            elif not _is_export(item[1]):
+                yield Rejection(item[0], "expected an ExportMetricsServiceRequest with a resourceMetrics list")
+            else:
+                yield from _records(item[1], f"{item[0]} ")
 
-    def finish(self) -> Iterator[Record]:
-        for _, record in self.latest.values():
-            yield record
+
+def _records(document: dict[str, Any], prefix: str) -> Iterator[Record | Rejection]:
+    for found in _walk(document, prefix):
+        yield found if isinstance(found, Rejection) else _record(found)
+
+
+def _record(found: _Found) -> Record | Rejection:
+    """One data point: its row, after the links between the identities it carries."""
+    try:
+        reading = _read(found)
+        identity, links = _identity(reading.attributes)
+        return Record(found.where, (*links, *_rows(reading, identity)))
+    except ValidationError as exc:
+        return Rejection(found.where, describe(exc))
+    except ValueError as exc:
+        return Rejection(found.where, str(exc))
 
 
 def _is_export(document: Any) -> bool:
@@ -234,7 +214,8 @@ def _strings(attributes: list[_KeyValue]) -> dict[str, str]:
 
 def _identity(attributes: dict[str, str]) -> tuple[IdentityRef, list[IdentityLink]]:
     """user.email, else user.account_id, else user.id; the others it carries are linked to the first."""
-    refs = [IdentityRef.of(kind, attributes[key]) for key, kind in _IDENTITY_ATTRIBUTES if attributes.get(key, "").strip()]
+    refs = [IdentityRef.of(kind, attributes[key])
+            for key, kind in _IDENTITY_ATTRIBUTES if attributes.get(key, "").strip()]
     if not refs:
         raise ValueError("attributes: no user.email, user.account_id or user.id to attribute the point to")
     return refs[0], [IdentityLink(SOURCE, refs[0], other) for other in refs[1:]]

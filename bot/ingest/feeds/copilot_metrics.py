@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 
 from bot.errors import FeedError
-from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, describe, load_json
+from bot.ingest.feeds.base import ActivityRow, BaseFeed, IdentityRef, Record, Rejection, describe, load_json
 
 SOURCE = "copilot_metrics"
 ORG = IdentityRef.of("github_org", "org")
@@ -25,7 +25,7 @@ class _Day(BaseModel):
     total_engaged_users: NonNegativeInt = 0
 
 
-class CopilotLegacyMetricsFeed:
+class CopilotLegacyMetricsFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import FeedError
-from bot.ingest.feeds.base import IdentityRef, Record, Rejection, SeatRow, describe, load_json
 from bot.core.weeks import to_utc
+from bot.errors import FeedError
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, SeatRow, describe, load_json
 
 SOURCE = "copilot_seats"
 MONTHLY_USD = {"business": 19.0, "enterprise": 39.0}
@@ -47,7 +47,7 @@ class _Seat(_Lenient):
         return [to_utc(moment) for moment in found if moment is not None]
 
 
-class CopilotSeatsFeed:
+class CopilotSeatsFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
@@ -80,7 +80,8 @@ def snapshot_day(path: Path, seats: list[_Seat]) -> date:
             pass
     moments = [moment for seat in seats for moment in seat.moments]
     if not moments and seats:
-        raise FeedError(f"{path}: no timestamp tells the snapshot day; put the date in the file name (seats-YYYY-MM-DD.json)")
+        raise FeedError(f"{path}: no timestamp tells the snapshot day; "
+                        "put the date in the file name (seats-YYYY-MM-DD.json)")
     return max(moments).date() if moments else date.min
 
 

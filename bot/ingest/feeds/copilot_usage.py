@@ -1,7 +1,8 @@
 """GitHub Copilot usage metrics report (2025-10+): NDJSON, one user-day per line, streamed.
 
 IDE use carries only activity counts; `totals_by_cli.token_usage` is the one token signal, and it
-has no price, so its rows are priced from tokens when read (cost None).
+has no price, so its rows are priced from tokens when read (cost None). A user-day repeated in a
+report (a part fetched twice) is counted once by the store.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.ingest.feeds._jsonl import RecentKeys, lines
-from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, Row, UsageRow, describe
+from bot.ingest.feeds._jsonl import lines
+from bot.ingest.feeds.base import ActivityRow, BaseFeed, IdentityRef, Record, Rejection, Row, UsageRow, describe
 
 SOURCE = "copilot_usage"
 COUNTERS = {
@@ -51,22 +52,15 @@ class _UserDay(_Lenient):
     totals_by_cli: _Cli | None = None
 
 
-class CopilotUsageReportFeed:
+class CopilotUsageReportFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
         return '"user_login"' in head and '"code_generation_activity_count"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        seen = RecentKeys()
         for item in lines(path):
-            if isinstance(item, Rejection):
-                yield item
-                continue
-            record = _record(*item)
-            if isinstance(record, Record) and not seen.first_time(_key(record)):
-                record = Record(record.location, ())  # the same user-day again (a report part fetched twice)
-            yield record
+            yield item if isinstance(item, Rejection) else _record(*item)
 
 
 def _record(where: str, raw: Any) -> Record | Rejection:
@@ -74,10 +68,6 @@ def _record(where: str, raw: Any) -> Record | Rejection:
         return Record(where, tuple(_rows(_UserDay.model_validate(raw))))
     except ValidationError as exc:
         return Rejection(where, describe(exc))
-
-
-def _key(record: Record) -> str:
-    return next((row.record_key for row in record.rows if isinstance(row, (ActivityRow, UsageRow))), "")
 
 
 def _rows(user_day: _UserDay) -> Iterator[Row]:

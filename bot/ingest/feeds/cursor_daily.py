@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.ingest.feeds.base import ActivityRow, IdentityRef, Record, Rejection, describe, json_list
+from bot.ingest.feeds.base import ActivityRow, BaseFeed, IdentityRef, Record, Rejection, describe, json_list
 
 SOURCE = "cursor_daily"
 # Counters stored under their Cursor names (bot.core.signals reads `totalRejects`).
@@ -42,10 +42,10 @@ class _UserDay(BaseModel):
             return self.day
         if self.date_ms is None:
             raise ValueError("day: a user-day needs day or date")
-        return datetime.fromtimestamp(self.date_ms / 1000, tz=timezone.utc).date()
+        return datetime.fromtimestamp(self.date_ms / 1000, tz=UTC).date()
 
 
-class CursorDailyUsageFeed:
+class CursorDailyUsageFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:

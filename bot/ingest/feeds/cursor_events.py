@@ -1,4 +1,8 @@
-"""Cursor Admin API `POST /teams/filtered-usage-events`: one usage row per request, at Cursor's list price."""
+"""Cursor Admin API `POST /teams/filtered-usage-events`: one usage row per request, at Cursor's list price.
+
+An event's key carries a fingerprint of its figures, so a repeated event (pages that overlap) has the
+same key and is counted once by the store.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,13 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.ingest.feeds._jsonl import RecentKeys
-from bot.ingest.feeds.base import IdentityRef, Record, Rejection, UsageRow, describe, json_list
 from bot.core.prices import normalise_model
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow, describe, json_list
 
 SOURCE = "cursor_events"
 _OPENAI_MODEL = re.compile(r"^(gpt|o\d)")
@@ -41,7 +44,7 @@ class _Event(_Lenient):
     tokenUsage: _TokenUsage | None = None
 
 
-class CursorUsageEventsFeed:
+class CursorUsageEventsFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
@@ -49,7 +52,6 @@ class CursorUsageEventsFeed:
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
         events = json_list(path, "usageEvents", "a Cursor filtered-usage-events response")
-        seen = RecentKeys()
         for index, raw in enumerate(events):
             where = f"usageEvents[{index}]"
             try:
@@ -57,7 +59,7 @@ class CursorUsageEventsFeed:
             except ValidationError as exc:
                 yield Rejection(where, describe(exc))
                 continue
-            yield Record(where, (row,) if seen.first_time(row.record_key) else ())  # a repeated event counts once
+            yield Record(where, (row,))
 
 
 def provider_of(model: str) -> str:
@@ -72,7 +74,7 @@ def _usage(event: _Event) -> UsageRow:
     tokens = event.tokenUsage or _TokenUsage(totalCents=0)
     return UsageRow(
         source=SOURCE, record_key=f"{event.timestamp}|{identity.value}|{model}|{_fingerprint(event)}",
-        identity=identity, day=datetime.fromtimestamp(event.timestamp / 1000, tz=timezone.utc).date(),
+        identity=identity, day=datetime.fromtimestamp(event.timestamp / 1000, tz=UTC).date(),
         provider=provider_of(model), tool="cursor", model=model,
         input_tokens=tokens.inputTokens, output_tokens=tokens.outputTokens,
         cache_read_tokens=tokens.cacheReadTokens, cache_write_tokens=tokens.cacheWriteTokens, requests=1,

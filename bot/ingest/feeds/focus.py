@@ -2,6 +2,9 @@
 
 The file is streamed row by row. A row's key is a hash of its identifying columns (never its
 amounts), so the same export ingested again is a no-op and a restated charge replaces the old one.
+FOCUS has no charge id, and an export may list two identical charges (two purchases of the same SKU
+in one period): the second is numbered (`key#2`), a charge of its own, never merged into the first.
+That numbering is part of the key, not deduplication, which is the store's alone.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from bot.ingest.feeds._csv import Cells, header_of, read_rows
-from bot.ingest.feeds.base import BilledRow, Record, Rejection
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
+from bot.ingest.feeds._csv import Cells, header_of, read_rows
+from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection
 
 SOURCE = "focus"
 # The FOCUS columns this adapter reads: a header without them is not usable. FOCUS 1.3 renames
 # ProviderName to ServiceProviderName.
-REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName|ServiceProviderName")
+REQUIRED = (
+    "BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName|ServiceProviderName",
+)
 # What makes a charge row the same charge (whichever of them the export has).
 IDENTIFYING = (
     "ChargePeriodStart", "ChargePeriodEnd", "BillingAccountId", "ProviderName", "ServiceProviderName", "SubAccountId",
@@ -29,7 +34,7 @@ IDENTIFYING = (
 )
 
 
-class FocusFeed:
+class FocusFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
@@ -59,7 +64,8 @@ def _row(cells: Cells, seen: dict[str, int]) -> BilledRow:
     try:
         start = datetime.fromisoformat(cells["ChargePeriodStart"])
     except ValueError:
-        problems.append(f"ChargePeriodStart: expected an ISO 8601 UTC datetime (got {cells['ChargePeriodStart'][:40]!r})")
+        got = cells["ChargePeriodStart"][:40]
+        problems.append(f"ChargePeriodStart: expected an ISO 8601 UTC datetime (got {got!r})")
     if cells["BillingCurrency"].upper() != "USD":
         problems.append(f"BillingCurrency: only USD is supported (got {cells['BillingCurrency'][:10]!r})")
     provider = cells.get("ProviderName") or cells.get("ServiceProviderName") or ""

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import FeedError
-from bot.ingest.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 from bot.core.weeks import to_utc
+from bot.errors import FeedError
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 
 SOURCE = "github"
 _REVERT_BRANCH = re.compile(r"^revert-(\d+)-")
@@ -61,7 +61,7 @@ class _Pull(_Model):
         return self.user is None or self.user.type == "Bot" or self.user.login.endswith("[bot]")
 
 
-class GitHubPullsFeed:
+class GitHubPullsFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:

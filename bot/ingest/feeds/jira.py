@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config.org import JiraConfig, OrgConfig
-from bot.errors import FeedError
-from bot.ingest.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 from bot.core.weeks import to_utc
+from bot.errors import FeedError
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 
 SOURCE = "jira"
 # The defaults of the config's `jira` section: a feed parses files without seeing the config.
@@ -58,7 +58,7 @@ class _Issue(_Model):
     fields: _Fields
 
 
-class JiraSearchFeed:
+class JiraSearchFeed(BaseFeed):
     name = SOURCE
 
     def __init__(self, settings: JiraConfig | None = None):

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
 
-from bot.errors import FeedError
-from bot.ingest.feeds.base import IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 from bot.core.weeks import to_utc
+from bot.errors import FeedError
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
 
 SOURCE = "linear"
 
@@ -38,7 +38,7 @@ class _Issue(_Model):
     state: _State
 
 
-class LinearIssuesFeed:
+class LinearIssuesFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:

@@ -1,7 +1,8 @@
 """LiteLLM proxy spend logs: a /spend/logs/v2 page, or JSON-lines with one spend-log row per line.
 
 Every request is a usage row priced at the proxy's own `spend`, failures included (they cost too).
-JSON-lines files are streamed, so an export of any size stays flat in memory.
+JSON-lines files are streamed, so an export of any size stays flat in memory. A request repeated in
+a file (its request_id again) is counted once by the store.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.errors import FeedError
-from bot.ingest.feeds._jsonl import RecentKeys, decode, is_json_lines, lines, raw_lines
-from bot.ingest.feeds.base import IdentityRef, Record, Rejection, UsageRow, describe, load_json
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
+from bot.errors import FeedError
+from bot.ingest.feeds._jsonl import decode, is_json_lines, lines, raw_lines
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow, describe, load_json
 
 SOURCE = "litellm"
 
@@ -57,20 +58,16 @@ class _SpendLog(_Lenient):
     metadata: _Metadata = _Metadata()
 
 
-class LiteLLMSpendLogsFeed:
+class LiteLLMSpendLogsFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
-        return '"request_id"' in head and '"spend"' in head and ('"call_type"' in head or '"custom_llm_provider"' in head)
+        has_provider = '"call_type"' in head or '"custom_llm_provider"' in head
+        return '"request_id"' in head and '"spend"' in head and has_provider
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        seen = RecentKeys()
         for item in self._located(path):
-            record = item if isinstance(item, Rejection) else _record(*item)
-            keys = [r.record_key for r in record.rows if isinstance(r, UsageRow)] if isinstance(record, Record) else []
-            if not all([seen.first_time(key) for key in keys]):
-                record = Record(record.location, ())  # the same request again: counted once
-            yield record
+            yield item if isinstance(item, Rejection) else _record(*item)
 
     def _located(self, path: Path) -> Iterator[tuple[str, Any] | Rejection]:
         """(location, row): a row is a parsed value, or the bytes of a JSON line (validated directly)."""
@@ -80,7 +77,8 @@ class LiteLLMSpendLogsFeed:
         document = load_json(path)
         rows = document.get("data") if isinstance(document, dict) else document
         if not isinstance(rows, list):
-            raise FeedError(f"{path}: expected a LiteLLM spend-logs page ({{data: [...]}}), a list of rows, or JSON-lines")
+            raise FeedError(
+                f"{path}: expected a LiteLLM spend-logs page ({{data: [...]}}), a list of rows, or JSON-lines")
         prefix = "data" if isinstance(document, dict) else ""
         yield from ((f"{prefix}[{index}]", raw) for index, raw in enumerate(rows))
 

@@ -1,17 +1,21 @@
-"""OpenAI organization costs: the org's billed ledger per day, amounts in dollars."""
+"""OpenAI organization costs: the org's billed ledger per day, amounts in dollars.
+
+A page lists each line (day, project, key and line item) once: a line repeated in a file is rejected
+by the store (`unique_keys`).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from bot.ingest.feeds.base import BilledRow, Record, Rejection, bucket_records, reason, report_buckets
 from bot.core.prices import normalise_model
+from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection, bucket_records, reason, report_buckets
 
 SOURCE = "openai_costs"
 DIMENSIONS = ("project_id", "api_key_id", "line_item")
@@ -38,8 +42,9 @@ class _Bucket(_Lenient):
     results: list[Any]
 
 
-class OpenAICostsFeed:
+class OpenAICostsFeed(BaseFeed):
     name = SOURCE
+    unique_keys = True
 
     def sniff(self, head: str) -> bool:
         return '"organization.costs.result"' in head
@@ -48,25 +53,22 @@ class OpenAICostsFeed:
         yield from report_buckets(path, "an OpenAI costs page", _bucket)
 
 
-def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
+def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
     except ValidationError as exc:
         yield Rejection(where, reason(exc))
         return
-    day = datetime.fromtimestamp(bucket.start_time, timezone.utc).date()
-    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),))
+    day = datetime.fromtimestamp(bucket.start_time, UTC).date()
+    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),))
 
 
-def _row(result: _Result, day: date, seen: set[str]) -> BilledRow:
+def _row(result: _Result, day: date) -> BilledRow:
     if result.amount.currency.lower() != "usd":
         raise ValueError(f"amount.currency: only usd is supported (got {result.amount.currency!r})")
     if not math.isfinite(result.amount.value):
         raise ValueError(f"amount.value: expected a finite number (got {result.amount.value})")
     key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
-    if key in seen:
-        raise ValueError(f"the same line ({key}) appears twice in this file")
-    seen.add(key)
     return BilledRow(
         source=SOURCE, record_key=key, day=day, provider="openai", amount_usd=result.amount.value,
         description=result.line_item, model=line_item_model(result.line_item),

@@ -1,22 +1,31 @@
 """OpenAI organization usage (completions): daily buckets of tokens per project, user, key and model.
 
 As with the Anthropic usage report, a bucket is the complete usage of its UTC day: its records
-carry the (openai_usage, day) window unless one of its results was rejected.
+carry the (openai_usage, day) window unless one of its results was rejected. A page lists each group
+once: a group repeated in a file is rejected by the store (`unique_keys`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.ingest.feeds.base import (
-    IdentityRef, Record, Rejection, UsageRow, Window, bucket_records, reason, report_buckets,
-)
 from bot.core.prices import normalise_model
+from bot.ingest.feeds.base import (
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    UsageRow,
+    Window,
+    bucket_records,
+    reason,
+    report_buckets,
+)
 
 SOURCE = "openai_usage"
 DAY_SECONDS = 86_400
@@ -51,8 +60,9 @@ class _Bucket(_Lenient):
     results: list[Any]
 
 
-class OpenAIUsageFeed:
+class OpenAIUsageFeed(BaseFeed):
     name = SOURCE
+    unique_keys = True
 
     def sniff(self, head: str) -> bool:
         return '"organization.usage.completions.result"' in head
@@ -61,34 +71,34 @@ class OpenAIUsageFeed:
         yield from report_buckets(path, "an OpenAI usage page", _bucket)
 
 
-def _bucket(where: str, raw: Any, seen: set[str]) -> Iterator[Record | Rejection]:
+def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
         day = _day(bucket)
     except (ValidationError, ValueError) as exc:
         yield Rejection(where, reason(exc))
         return
-    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day, seen),), Window(SOURCE, day))
+    yield from bucket_records(
+        where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),), Window(SOURCE, day),
+    )
 
 
 def _day(bucket: _Bucket) -> date:
-    if bucket.start_time % DAY_SECONDS or (bucket.end_time is not None and bucket.end_time - bucket.start_time != DAY_SECONDS):
-        raise ValueError(f"start_time/end_time: only whole UTC days are supported (bucket_width=1d), got {bucket.start_time}")
-    return datetime.fromtimestamp(bucket.start_time, timezone.utc).date()
+    whole_day = bucket.end_time is None or bucket.end_time - bucket.start_time == DAY_SECONDS
+    if bucket.start_time % DAY_SECONDS or not whole_day:
+        raise ValueError("start_time/end_time: only whole UTC days are supported (bucket_width=1d), "
+                         f"got {bucket.start_time}")
+    return datetime.fromtimestamp(bucket.start_time, UTC).date()
 
 
-def _row(result: _Result, day: date, seen: set[str]) -> UsageRow:
+def _row(result: _Result, day: date) -> UsageRow:
     cached = result.input_cached_tokens or 0
     written = result.input_cache_write_tokens or 0
     uncached = result.input_tokens - cached - written
     if uncached < 0:
-        raise ValueError(
-            f"input_tokens: {result.input_tokens} is less than input_cached_tokens + input_cache_write_tokens ({cached + written})"
-        )
+        raise ValueError(f"input_tokens: {result.input_tokens} is less than "
+                         f"input_cached_tokens + input_cache_write_tokens ({cached + written})")
     key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
-    if key in seen:
-        raise ValueError(f"the same group ({key}) appears twice in this file")
-    seen.add(key)
     return UsageRow(
         source=SOURCE, record_key=key, identity=_identity(result), day=day, provider="openai", tool="openai_api",
         model=normalise_model(result.model) if result.model else "unknown",

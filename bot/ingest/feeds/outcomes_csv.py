@@ -8,13 +8,13 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Iterator
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from bot.config.org import ALIAS_KINDS
-from bot.errors import FeedError
-from bot.ingest.feeds.base import IdentityRef, OutcomeRow, Record, Rejection
 from bot.core.weeks import to_utc
+from bot.errors import FeedError
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection
 
 SOURCE = "outcomes_csv"
 KINDS = ("pr_merged", "ticket_closed")
@@ -23,7 +23,7 @@ COLUMNS = ("email", "identity", "date", "kind", "quantity", "ref", "title")
 IDENTITY_KINDS = frozenset({"email", "api_key", *ALIAS_KINDS} - {"api_keys", "slack", "teams"})
 
 
-class OutcomesCsvFeed:
+class OutcomesCsvFeed(BaseFeed):
     name = SOURCE
 
     def sniff(self, head: str) -> bool:
@@ -88,7 +88,7 @@ def _identity(email: str, identity: str) -> IdentityRef:
 def _moment(text: str) -> datetime:
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(), tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
         return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         raise ValueError(f"date: expected YYYY-MM-DD or an ISO datetime (got {text!r})") from None

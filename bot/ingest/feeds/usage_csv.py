@@ -1,7 +1,8 @@
 """The generic usage CSV (docs/usage-csv.md): one row per day, person, provider, model and tool.
 
 For tools tokenworth has no adapter for. A row's key is day|identity|provider|model|tool, so a
-row sent again (in this file or a later one) replaces the earlier figures.
+row sent again in a later file replaces the earlier figures; within one file a repeated key is
+rejected by the store (`unique_keys`): the figures should have been added up into one row.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from bot.ingest.feeds._csv import Cells, header_of, read_rows
-from bot.ingest.feeds.base import IdentityRef, Record, Rejection, UsageRow
 from bot.core.prices import normalise_model
+from bot.ingest.feeds._csv import Cells, header_of, read_rows
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow
 
 SOURCE = "usage_csv"
 REQUIRED = ("day", "provider", "model", "email|identity")
@@ -28,15 +29,15 @@ _COUNT = re.compile(r"^[0-9]+$")
 MAX_COUNT = 2**63 - 1  # the usage columns are 64-bit integers
 
 
-class UsageCsvFeed:
+class UsageCsvFeed(BaseFeed):
     name = SOURCE
+    unique_keys = True
 
     def sniff(self, head: str) -> bool:
         header = header_of(head, lowercase=True)
         return {"day", "provider", "model"} <= header and bool(header & {"email", "identity"})
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        first_line: dict[str, int] = {}
         for line, cells in read_rows(path, REQUIRED, lowercase=True):
             where = f"line {line}"
             if isinstance(cells, str):
@@ -47,10 +48,6 @@ class UsageCsvFeed:
             except ValueError as exc:
                 yield Rejection(where, str(exc))
                 continue
-            if row.record_key in first_line:
-                yield Rejection(where, f"repeats line {first_line[row.record_key]} (same day, identity, provider, model and tool)")
-                continue
-            first_line[row.record_key] = line
             yield Record(where, (row,))
 
 
@@ -65,7 +62,8 @@ def _row(cells: Cells) -> UsageRow:
             problems.append(f"{name}: empty")
     if problems or day is None or identity is None:
         raise ValueError("; ".join(problems))
-    provider, model, tool = cells["provider"].lower(), normalise_model(cells["model"]), (cells.get("tool") or "csv").lower()
+    provider, model = cells["provider"].lower(), normalise_model(cells["model"])
+    tool = (cells.get("tool") or "csv").lower()
     return UsageRow(
         source=SOURCE, record_key=f"{day}|{identity.kind}:{identity.value}|{provider}|{model}|{tool}",
         identity=identity, day=day, provider=provider, tool=tool, model=model, cost_usd=cost,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from bot.config.settings import Settings
 from bot.ingest.pull.base import Page, Pages, PullWindow, SubFeed, Target, Vendor, cursor_pages, has, rfc3339, secret
 from bot.ingest.pull.http import Sleep, VendorClient
-from bot.config.settings import Settings
 
 USAGE = "/v1/organizations/usage_report/messages"
 COST = "/v1/organizations/cost_report"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import SecretStr
 
+from bot.config.settings import Settings
 from bot.errors import SettingsError
 from bot.ingest.pull.http import PullError, Sleep, VendorClient
-from bot.config.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def json_of(response: Any, where: str) -> Any:
 
 
 def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def rfc3339(day: date) -> str:

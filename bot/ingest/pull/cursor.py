@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bot.config.settings import Settings
 from bot.ingest.pull.base import Page, Pages, PullWindow, SubFeed, Target, Vendor, has, json_of, midnight, secret
 from bot.ingest.pull.http import PullError, Sleep, VendorClient
-from bot.config.settings import Settings
 
 DAILY = "/teams/daily-usage-data"
 EVENTS = "/teams/filtered-usage-events"

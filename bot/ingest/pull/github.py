@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from bot.config.settings import Settings
+from bot.core.weeks import to_utc
 from bot.errors import SettingsError, UsageError
 from bot.ingest.pull.base import Page, PullWindow, SubFeed, Target, Vendor, has, json_of, midnight, secret
 from bot.ingest.pull.http import PullError, Sleep, VendorClient, next_link
-from bot.config.settings import Settings
-from bot.core.weeks import to_utc
 
 MAX_PAGES = 10_000
 
@@ -94,7 +94,9 @@ def _linked(client: VendorClient, path: str, params: dict[str, Any]) -> Iterator
 
 COPILOT = Vendor(
     name="github-copilot",
-    feeds=(SubFeed("usage", "copilot_usage", copilot_usage_pages), SubFeed("seats", "copilot_seats", copilot_seats_pages)),
+    feeds=(
+        SubFeed("usage", "copilot_usage", copilot_usage_pages), SubFeed("seats", "copilot_seats", copilot_seats_pages),
+    ),
     client=copilot_client,
     configured=lambda s: has(s, "github_token", "github_org"),
     trailing_days=28,

@@ -128,7 +128,8 @@ class VendorClient:
             raise PullError(f"{where}: gave up after {attempt} attempts ({problem})")
         if wait > self.policy.max_retry_after:
             raise PullError(f"{where}: {problem}, and the vendor asks to wait {wait:.0f} s; try again later")
-        log.warning("%s: %s; retrying in %.0f s (attempt %d of %d)", where, problem, wait, attempt, self.policy.attempts)
+        log.warning("%s: %s; retrying in %.0f s (attempt %d of %d)", where, problem, wait, attempt,
+                    self.policy.attempts)
         self.sleep(wait)
 
     def _vendor_message(self, response: httpx.Response) -> str:

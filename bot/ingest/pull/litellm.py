@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from bot.config.settings import Settings
 from bot.ingest.pull.base import Page, PullWindow, SubFeed, Target, Vendor, has, json_of, midnight, secret
 from bot.ingest.pull.http import PullError, Sleep, VendorClient
-from bot.config.settings import Settings
 
 PATHS = ("/spend/logs/v2", "/spend/logs/ui")  # v2 in newer proxies; /ui in older ones
 PAGE_SIZE = 100

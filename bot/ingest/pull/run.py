@@ -8,12 +8,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.config.settings import Settings
 from bot.errors import TokenworthError, UsageError
 from bot.ingest.files import ingest_file
 from bot.ingest.pull import anthropic, cursor, github, litellm, openai
@@ -22,7 +23,6 @@ from bot.ingest.pull.http import PullError, Sleep, VendorClient
 from bot.ingest.pull.ledger import finish_run, resolve_window, start_run
 from bot.runtime import Runtime
 from storage.migrate import upgrade
-from bot.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class PullResult:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def ingest_sink(engine: Engine) -> Sink:

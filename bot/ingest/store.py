@@ -1,0 +1,279 @@
+"""The one way ingest stores records: feed files, pull pages and webhook deliveries all come through here.
+
+The one dedup rule. Each natural key (a row's table, source and record key, and an activity row's
+metric; an outcome's key) is written at most once per ingest (one file, pull page or delivery):
+
+* The first record of an ingest that carries a key wins. A later record carrying it again is the
+  same record sent twice (an export part fetched twice, an exporter's retry, pages that overlap),
+  not news: its rows are dropped and it counts as skipped. A vendor restates figures in a later
+  report, not further down the same one; the upsert on the natural key (storage.writes) applies
+  that across ingests, where the later ingest's figures replace the stored ones.
+* A format that lists each key once by construction (`Feed.unique_keys`: a daily report's group,
+  a usage CSV row) contradicts itself when a key repeats, and neither copy can be trusted over
+  the other: the repeat is rejected, naming the record it repeats, and the first one stands.
+* A cumulative reading (a row with `observed_at`) is a running total, so the newest reading wins,
+  in an ingest as in the database: such records are held until the ingest ends (memory grows
+  with series, not readings), and an older reading never replaces a newer one.
+* An identity link is learned once per ingest; a record whose rows lose still has its links learned.
+
+Keys are remembered for at least the last REMEMBERED keys and always for the whole current batch
+(so no batch holds a key twice), and memory stays flat however large the file; a repeat further
+back than that meets the database instead: a duplicate if its figures match, else a restatement.
+
+Every item read counts once in the Tally: stored (a row new or restated), duplicate (every row
+already stored with the same figures), skipped (nothing to count: an unmerged PR, a repeat) or rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.core.weeks import Week
+from bot.ingest.feeds.base import (
+    ActivityRow,
+    BilledRow,
+    Counted,
+    IdentityLink,
+    IdentityRef,
+    OutcomeRow,
+    Record,
+    Rejection,
+    Row,
+    SeatRow,
+    UsageRow,
+    Window,
+)
+from storage.models import Activity, Billed, Outcome, Seat, Usage
+from storage.writes import delete_stale, identity_ids, learn_links, upsert
+
+BATCH = 5_000  # items read per write: memory stays flat however large the file
+REMEMBERED = 65_536  # natural keys remembered per ingest, at least
+KNOWN_IDENTITIES = 100_000  # identity ids remembered per ingest; bounded so memory stays flat
+
+Item = Record | Rejection
+Key = tuple[Any, ...]
+Progress = Callable[[int], None]
+
+# Each row type: its table and natural key.
+TABLES: dict[type[Counted], tuple[type[Any], tuple[str, ...]]] = {
+    UsageRow: (Usage, ("source", "record_key")),
+    ActivityRow: (Activity, ("source", "record_key", "metric")),
+    OutcomeRow: (Outcome, ("key",)),
+    BilledRow: (Billed, ("source", "record_key")),
+    SeatRow: (Seat, ("source", "record_key")),
+}
+
+
+@dataclass
+class Tally:
+    """What one ingest did with the items it read; each is counted once, in exactly one of the four."""
+
+    records: int = 0  # items read, rejections included
+    stored: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def store_records(
+    session: Session, items: Iterable[Item], *, unique_keys: bool = False, progress: Progress | None = None,
+) -> Tally:
+    """Store what a feed parsed, under the one rule, a batch at a time, in the caller's transaction."""
+    writer = _Writer(session)
+    for read, batch in Once(unique_keys).batches(items):
+        writer.write(batch)
+        if progress and read:
+            progress(read)
+    writer.finish()
+    return writer.tally
+
+
+def once(items: Iterable[Item], unique_keys: bool = False) -> Iterator[Item]:
+    """The items exactly as store_records writes them, the rule applied and nothing written."""
+    for _, batch in Once(unique_keys).batches(items):
+        yield from batch
+
+
+def natural_key(row: Counted) -> Key:
+    return _NATURAL_KEYS[type(row)](row)
+
+
+def _key_reader(row_type: type[Counted], keys: tuple[str, ...]) -> Callable[[Any], Key]:
+    read = attrgetter(*keys)  # one name: the value; more: a tuple of them
+    if len(keys) == 1:
+        return lambda row: (row_type, read(row))
+    return lambda row: (row_type, *read(row))
+
+
+_NATURAL_KEYS = {row_type: _key_reader(row_type, keys) for row_type, (_, keys) in TABLES.items()}
+
+
+class Once:
+    """The rule, item by item: each item read becomes exactly one item to store, now or when the ingest ends."""
+
+    def __init__(self, unique_keys: bool = False, remember: int = REMEMBERED, batch: int = BATCH) -> None:
+        self.unique_keys = unique_keys
+        self.remember = remember
+        self.batch = batch
+        self.recent: dict[Key, str] = {}  # key -> where the record that took it was; the current generation
+        self.older: dict[Key, str] = {}  # the generation before, forgotten when the current one fills up
+        self.held: dict[tuple[Key, ...], tuple[datetime, Record]] = {}  # the newest reading of each series
+
+    def batches(self, items: Iterable[Item]) -> Iterator[tuple[int, list[Item]]]:
+        """(items read, items to store) per batch read, then the held readings (none read)."""
+        read = iter(items)
+        while batch := list(islice(read, self.batch)):
+            yield len(batch), [kept for item in batch for kept in self.admit(item)]
+            if len(self.recent) >= self.remember:
+                self.older, self.recent = self.recent, {}
+        held: list[Item] = [record for _, record in self.held.values()]
+        self.held.clear()
+        for start in range(0, len(held), self.batch):
+            yield 0, held[start : start + self.batch]
+
+    def admit(self, item: Item) -> list[Item]:
+        if isinstance(item, Rejection):
+            return [item]
+        counted = [row for row in item.rows if not isinstance(row, IdentityLink)]
+        reading = _reading(counted)
+        if reading is not None:
+            return self._hold(item, counted, reading)
+        kept, repeat = self._firsts(counted)
+        if repeat is not None and self.unique_keys:
+            first = self.recent.get(repeat) or self.older.get(repeat) or item.location
+            return [Rejection(item.location, f"the same line ({_shown(repeat)}) appears twice in this file: "
+                                             f"it repeats {first}")]
+        self.recent.update(dict.fromkeys(kept, item.location))
+        if len(kept) == len(item.rows):
+            return [item]  # every row new and no links: the record as it came
+        return [Record(item.location, (*self._fresh_links(item.rows), *kept.values()), item.window)]
+
+    def _firsts(self, counted: list[Counted]) -> tuple[dict[Key, Counted], Key | None]:
+        """The rows whose keys nothing took before (in this record or earlier), and the first repeated key."""
+        kept: dict[Key, Counted] = {}
+        repeat: Key | None = None
+        for row in counted:
+            key = natural_key(row)
+            if key in kept or self._taken(key):
+                repeat = repeat or key
+            else:
+                kept[key] = row
+        return kept, repeat
+
+    def _hold(self, item: Record, counted: list[Counted], reading: datetime) -> list[Item]:
+        links = self._fresh_links(item.rows)
+        series = tuple(natural_key(row) for row in counted)
+        held = self.held.get(series)
+        if held is not None and reading < held[0]:
+            return [Record(item.location, links)]  # older than the reading held: only its links count
+        self.held[series] = (reading, Record(item.location, (*links, *counted), item.window))
+        if held is None:
+            return []
+        loser = held[1]
+        return [Record(loser.location, tuple(r for r in loser.rows if isinstance(r, IdentityLink)))]
+
+    def _fresh_links(self, rows: Iterable[Row]) -> tuple[IdentityLink, ...]:
+        fresh: list[IdentityLink] = []
+        for link in rows:
+            if isinstance(link, IdentityLink):
+                key = (IdentityLink, link.source, link.known, link.also)
+                if not self._taken(key):
+                    self.recent[key] = ""
+                    fresh.append(link)
+        return tuple(fresh)
+
+    def _taken(self, key: Key) -> bool:
+        return key in self.recent or key in self.older
+
+
+def _reading(counted: list[Counted]) -> datetime | None:
+    """When the record's cumulative reading was taken; None for a record of counts that simply add up."""
+    times = [r.observed_at for r in counted if isinstance(r, (UsageRow, ActivityRow)) and r.observed_at is not None]
+    return max(times) if times else None
+
+
+def _shown(key: Key) -> str:
+    """A natural key as a person reads it: the record key (the table and source are the file's)."""
+    return str(key[1] if key[0] is OutcomeRow else key[2])
+
+
+class _Writer:
+    """Writes batches of admitted items in one session, and counts each item once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.tally = Tally()
+        self.windows: dict[Window, set[str]] = {}
+        self.known: dict[tuple[str, str], int] = {}
+
+    def write(self, items: Sequence[Item]) -> None:
+        records = [item for item in items if isinstance(item, Record)]
+        rows = [row for record in records for row in record.rows]
+        ids = self._identity_ids(rows)
+        links = [row for row in rows if isinstance(row, IdentityLink)]
+        learn_links(self.session, [(link.source, ids[_ref(link.known)], ids[_ref(link.also)]) for link in links])
+        stored = self._upsert(rows, ids)
+        for record in records:
+            if record.window is not None:
+                keys = (r.record_key for r in record.rows if isinstance(r, (UsageRow, ActivityRow, BilledRow)))
+                self.windows.setdefault(record.window, set()).update(keys)
+            self._count(record, stored)
+        rejections = [item for item in items if isinstance(item, Rejection)]
+        self.tally.records += len(items)
+        self.tally.rejected += len(rejections)
+        self.tally.rejections += rejections
+
+    def finish(self) -> None:
+        """Every (source, day) bucket read complete loses the rows it no longer reports."""
+        for window, keys in self.windows.items():
+            delete_stale(self.session, window.source, window.day, keys)
+
+    def _identity_ids(self, rows: list[Row]) -> dict[tuple[str, str], int]:
+        """Identity ids, asking the database only for those not seen earlier in this ingest."""
+        refs = {_ref(r.identity) for r in rows if isinstance(r, (UsageRow, ActivityRow, OutcomeRow, SeatRow))}
+        refs |= {_ref(ref) for r in rows if isinstance(r, IdentityLink) for ref in (r.known, r.also)}
+        missing = refs - self.known.keys()
+        if missing:
+            if len(self.known) > KNOWN_IDENTITIES:
+                self.known.clear()
+            self.known.update(identity_ids(self.session, missing))
+        return self.known
+
+    def _upsert(self, rows: list[Row], ids: dict[tuple[str, str], int]) -> set[Key]:
+        stored: set[Key] = set()
+        for row_type, (model, keys) in TABLES.items():
+            values = [_values(r, ids) for r in rows if type(r) is row_type]
+            if values:
+                stored |= {(row_type, *key) for key in upsert(self.session, model, keys, values).stored}
+        return stored
+
+    def _count(self, record: Record, stored: set[Key]) -> None:
+        counted = [row for row in record.rows if not isinstance(row, IdentityLink)]
+        if any(natural_key(row) in stored for row in counted):
+            self.tally.stored += 1
+        elif counted:
+            self.tally.duplicates += 1
+        else:
+            self.tally.skipped += 1
+
+
+def _ref(identity: IdentityRef) -> tuple[str, str]:
+    return identity.kind, identity.value
+
+
+def _values(row: Row, ids: dict[tuple[str, str], int]) -> dict[str, Any]:
+    values = dict(vars(row))  # shallow: dataclasses.asdict deep-copies every field, and dominated ingest time
+    identity = values.pop("identity", None)
+    if identity is not None:
+        values["identity_id"] = ids[_ref(identity)]
+    if isinstance(row, OutcomeRow):
+        values["week"] = str(Week.of(row.occurred_at))
+    return values

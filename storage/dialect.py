@@ -1,0 +1,26 @@
+"""The one place that picks a dialect's INSERT: PostgreSQL's in production, SQLite's everywhere else.
+
+Both dialects spell an upsert the same way (`on_conflict_do_nothing`, `on_conflict_do_update`,
+`excluded`), but SQLAlchemy only offers it on the dialect's own `insert`; callers ask for it here
+instead of testing the dialect name themselves.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+Insert = postgresql.Insert | sqlite.Insert
+
+
+def insert(bind: Session | Engine | Connection, table: Table) -> Insert:
+    """An INSERT into `table` for the database `bind` talks to, with ON CONFLICT clauses available."""
+    if dialect_name(bind) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def dialect_name(bind: Session | Engine | Connection) -> str:
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name
