@@ -206,6 +206,46 @@ class ChartImage(SQLModel, table=True):
     expires_at: datetime
 
 
+class PublishedSnapshot(SQLModel, table=True):
+    """A team-week's figures as first shown to anyone but the people in them; every later showing
+    (re-send, `team`, later digests' history and deltas) serves this snapshot, never a recomputation."""
+
+    __table_args__ = (UniqueConstraint("team", "week", name="uq_snapshot_team_week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team: str
+    week: str
+    published_at: datetime
+    members: str  # the ids the figures cover (never shown)
+    figures: str  # JSON of the disclosed figures, exactly as published
+
+
+class AccessLog(SQLModel, table=True):
+    """Append-only: every showing of team figures (who or which channel, team, week, when, surface)."""
+
+    __table_args__ = (Index("ix_accesslog_team_week", "team", "week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    surface: str  # digest, team, preview, admin_digest, export, audit, ...
+    audience_kind: str  # channel, person, role
+    audience: str  # channel id, email, or role name
+    platform: str | None = None
+    team: str | None = None
+    week: str | None = None
+    members: str | None = None  # the ids whose figures were inside (for `privacy`), never shown
+    detail: str | None = None
+
+
+class Erasure(SQLModel, table=True):
+    """`tokenworth forget`: who was erased (a salted hash, not the address), when, and what was removed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    subject: str = Field(index=True)  # sha256 of the normalised email
+    identities: str  # JSON list of sha256 hashes of (kind, value) of the identity links erased
+    removed: str  # JSON {table: rows removed}
+    requested_by: str | None = None
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, typed (SQLModel declares `__table__` only at run time)."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
