@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from bot import __version__
 from bot.answers.me import me_report
@@ -40,6 +41,11 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
         except TokenworthError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OperationalError as exc:
+            # A lock held past the busy timeout, or the server gone: nothing half-written, say so and stop.
+            click.echo(f"error: the database is unavailable ({exc.orig}); nothing was changed: try again "
+                       "(a running `serve` retries digests and pulls by itself)", err=True)
+            sys.exit(1)
 
     return wrapper
 

@@ -1,7 +1,9 @@
 """Exactly once per (team, week, platform): a claim row is inserted before posting; only its winner posts.
 
-States: claimed (someone is posting, or crashed while posting: needs attention, never re-posted
-silently), posted, pending (a retryable failure: retried later), failed (gave up), skipped (no data).
+States: claimed (someone is posting), posted, pending (a retryable failure: retried later), failed
+(gave up), skipped (no data). A claim never confirmed within STUCK_AFTER belongs to a process that
+stopped mid-post: exactly one later caller takes it over (an UPDATE guarded by the old claim time) and
+posts again, and the row says so, because the first attempt may have reached the channel.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, select, update
+from sqlalchemy.orm import Session
 
 from bot.errors import TokenworthError
 from storage.dialect import insert
@@ -35,6 +38,7 @@ class Posted:
 
 
 RETRYABLE = ("pending",)
+INTERRUPTED = "an earlier attempt stopped mid-post"
 STUCK_AFTER = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 TABLE = table(DigestPost)
@@ -55,10 +59,35 @@ def claim(engine: Engine, team: str, week: str, platform: str, force: bool = Fal
             .where(_key(team, week, platform), TABLE.c.state.in_(states))
             .values(state="claimed", claimed_at=now, attempts=TABLE.c.attempts + 1, error=None)
         )
-        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        return _take_over_stale(session, team, week, platform, now)
+
+
+def _take_over_stale(session: Session, team: str, week: str, platform: str, now: datetime) -> bool:
+    """Take over a claim whose process stopped mid-post; the note stays on the row for `digest status`."""
+    stale = session.execute(
+        select(TABLE.c.claimed_at).where(_key(team, week, platform), TABLE.c.state == "claimed")
+    ).scalar_one_or_none()
+    if stale is None or now - _aware(stale) <= STUCK_AFTER:
+        return False
+    note = (f"{INTERRUPTED} (claimed {_aware(stale):%Y-%m-%d %H:%M} UTC, never confirmed): posted again; "
+            "if both reached the channel, delete the older one")
+    taken = session.execute(
+        update(TABLE)
+        .where(_key(team, week, platform), TABLE.c.state == "claimed", TABLE.c.claimed_at == stale)
+        .values(claimed_at=now, attempts=TABLE.c.attempts + 1, error=note)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def record(engine: Engine, team: str, week: str, platform: str, state: str, **fields: Any) -> None:
+    if state == "posted" and not fields.get("error"):
+        fields.pop("error", None)  # a takeover's note stays for `digest status`; a fresh claim cleared it
     with session_scope(engine) as session:
         session.execute(update(TABLE).where(_key(team, week, platform)).values(state=state, **fields))
 
@@ -80,12 +109,23 @@ def record_failure(engine: Engine, team: str, week: str, platform: str, error: s
     return state
 
 
-def pending(engine: Engine, platform: str) -> list[tuple[str, str]]:
+def pending(engine: Engine, platform: str, now: datetime | None = None) -> list[tuple[str, str]]:
+    """What the retry job sends again: pending digests, and claims left behind by a stopped process."""
+    stuck_before = (now or datetime.now(UTC)) - STUCK_AFTER
     with session_scope(engine) as session:
         rows = session.execute(
-            select(TABLE.c.team, TABLE.c.week).where(TABLE.c.platform == platform, TABLE.c.state == "pending")
+            select(TABLE.c.team, TABLE.c.week, TABLE.c.state, TABLE.c.claimed_at).where(
+                TABLE.c.platform == platform, TABLE.c.state.in_(("pending", "claimed"))
+            )
         )
-        return [(team, week) for team, week in rows]
+        return [(team, week) for team, week, state, claimed_at in rows
+                if state == "pending" or _aware(claimed_at) < stuck_before]
+
+
+def has_row(engine: Engine, team: str, week: str, platform: str) -> bool:
+    """Whether this digest left any trace: claimed, posted, pending, failed or skipped."""
+    with session_scope(engine) as session:
+        return session.execute(select(TABLE.c.id).where(_key(team, week, platform))).first() is not None
 
 
 def statuses(engine: Engine, limit_per_team: int = 4) -> list[dict[str, Any]]:
@@ -108,10 +148,12 @@ def _attention(row: dict[str, Any], now: datetime) -> str | None:
     if claimed_at is not None and claimed_at.tzinfo is None:
         claimed_at = claimed_at.replace(tzinfo=UTC)
     if row["state"] == "claimed" and claimed_at is not None and now - claimed_at > STUCK_AFTER:
-        return ("claimed but never confirmed as posted (the process stopped mid-post?): check the channel, "
-                "then `tokenworth digest send --force` if it is missing")
+        return ("claimed but never confirmed as posted (the process stopped mid-post?): the next retry "
+                "(every 15 minutes in `serve`, or `tokenworth digest send`) posts it again")
     if row["state"] in ("pending", "failed"):
         return row["error"] or "not posted yet"
+    if row["error"] and INTERRUPTED in row["error"]:
+        return str(row["error"])
     return None
 
 

@@ -8,7 +8,7 @@ folds several missed runs into one. The exactly-once claim makes a second firing
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,9 +17,12 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import OperationalError
 
 from bot.config.org import TeamConfig
-from bot.digest.send import Poster, retry_pending, send_digest, week_just_ended
+from bot.core.weeks import Week
+from bot.digest import ledger
+from bot.digest.send import Poster, SendResult, retry_pending, send_digest, week_just_ended
 from bot.runtime import Runtime
 
 log = logging.getLogger("tokenworth.scheduler")
@@ -39,13 +42,49 @@ def run_scheduled_digest(team: str, platform: str) -> None:
     if config is None:
         log.warning("scheduled digest for unknown team %s skipped", team)
         return
-    result = send_digest(runtime, team, week_just_ended(config.timezone), _CONTEXT["posters"][platform])
+    try:
+        result = send_digest(runtime, team, week_just_ended(config.timezone), _CONTEXT["posters"][platform])
+    except OperationalError as exc:
+        log.warning("digest %s on %s waits for the database (%s): the catch-up retries it", team, platform,
+                    exc.orig)
+        return
     log.info("scheduled digest %s %s on %s: %s %s", result.team, result.week, platform, result.state, result.detail)
 
 
-def run_pending(platform: str) -> None:
-    for result in retry_pending(_CONTEXT["runtime"], _CONTEXT["posters"][platform]):
-        log.info("retried digest %s %s on %s: %s", result.team, result.week, platform, result.state)
+def run_pending(platform: str, now: datetime | None = None) -> None:
+    """Every RETRY_MINUTES: pending and interrupted digests, then scheduled digests that left no trace.
+
+    A scheduled run that found the database locked (or a process that stopped before claiming) wrote
+    no ledger row; the catch-up sends every digest whose time has passed this week and has no row, so
+    waiting on a lock ends in a retry, never in a lost week.
+    """
+    runtime: Runtime = _CONTEXT["runtime"]
+    poster = _CONTEXT["posters"][platform]
+    try:
+        for result in [*retry_pending(runtime, poster), *_catch_up(runtime, poster, now or datetime.now(UTC))]:
+            log.info("retried digest %s %s on %s: %s", result.team, result.week, platform, result.state)
+    except OperationalError as exc:
+        log.warning("digest retries on %s wait for the database (%s): next try in %d minutes", platform, exc.orig,
+                    RETRY_MINUTES)
+
+
+def _catch_up(runtime: Runtime, poster: Poster, now: datetime) -> list[SendResult]:
+    results = []
+    for team in runtime.config.teams:
+        if not getattr(team, f"{poster.platform}_channel", None) or not _due(team, now):
+            continue
+        week = str(week_just_ended(team.timezone, now))
+        if not ledger.has_row(runtime.engine, team.name, week, poster.platform):
+            results.append(send_digest(runtime, team.name, Week.parse(week), poster))
+    return results
+
+
+def _due(team: TeamConfig, now: datetime) -> bool:
+    """Has this week's digest time passed where the team is?"""
+    local = now.astimezone(ZoneInfo(team.timezone))
+    monday = local - timedelta(days=local.weekday())
+    fire = digest_trigger(team).get_next_fire_time(None, monday.replace(hour=0, minute=0, second=0, microsecond=0))
+    return fire is not None and fire <= now
 
 
 def run_daily_pulls() -> None:
