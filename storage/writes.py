@@ -3,12 +3,13 @@
 These functions decide nothing about repeats: the caller (bot.ingest.store) hands each natural key
 over once per batch. Across batches and ingests the upsert is the database half of ingest's one
 rule: a row written again with other figures replaces the stored ones (a vendor restated them),
-except that an older cumulative reading (`observed_at`) never replaces a newer one.
+except that an older cumulative reading (`observed_at`) never replaces a newer one. A restated bucket
+removes only the stale rows its caller says the restatement covers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -89,14 +90,20 @@ def _upsert_statement(session: Session, table: Table, keys: Sequence[str], value
     ).returning(*(table.c[k] for k in keys))
 
 
-def delete_stale(session: Session, source: str, day: date, keep: set[str]) -> None:
-    """A vendor restated a whole (source, day) bucket: rows of it that are gone from it go too."""
+def delete_stale(
+    session: Session, source: str, day: date, keep: set[str], covers: Callable[[str], bool] = lambda key: True,
+) -> int:
+    """A vendor restated a whole (source, day) bucket: rows of it that are gone from it go too, but only
+    those the restatement `covers` (a record key -> bool). Returns how many record keys were removed."""
+    removed: set[str] = set()
     for model in (Usage, Activity, Billed):
         table = table_of(model)
         stale = select(table.c.record_key).where(table.c.source == source, table.c.day == day).distinct()
-        gone = [key for (key,) in session.execute(stale) if key not in keep]
+        gone = [key for (key,) in session.execute(stale) if key not in keep and covers(key)]
         for chunk in _chunks(gone):
             session.execute(delete(table).where(table.c.source == source, table.c.record_key.in_(chunk)))
+        removed.update(gone)
+    return len(removed)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -2,11 +2,15 @@
 
 A file is one ingest, in one transaction: bot.ingest.store writes it in batches under the one dedup
 rule, so memory stays flat however large the file, and a killed ingest leaves the database as if the
-file had not been started. Every file, usable or not, leaves an IngestRun and its rejections behind.
+file had not been started. Every file, usable or not, leaves an IngestRun and its rejections behind,
+and one file never stops the walk: a parser failing midway costs the rest of its file (bot.ingest.store),
+and any other error nobody foresaw (a write the database refuses) makes the file unusable, rolled back
+and reported with the reason; either way the next file is read.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +23,11 @@ from sqlalchemy.orm import Session
 from bot.config.org import OrgConfig
 from bot.errors import FeedError
 from bot.ingest.feeds import detect
-from bot.ingest.store import Progress, Tally, store_records
+from bot.ingest.store import Progress, Tally, first_line, store_records
 from storage.engine import session_scope
 from storage.models import IngestRun, RejectedRecord
+
+log = logging.getLogger(__name__)
 
 HEAD_CHARS = 64 * 1024
 
@@ -37,12 +43,18 @@ class FileReport:
     rejected: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     unusable: bool = False
+    forgotten: int = 0  # of the skipped: records of people who asked to be forgotten
+    removed: int = 0  # stored rows a restated report no longer lists, removed
 
     @classmethod
     def of(cls, path: Path, source: str, tally: Tally) -> FileReport:
         errors = [{"where": f"{path}: {r.location}", "reason": r.reason} for r in tally.rejections]
         return cls(str(path), source, tally.records, tally.stored, tally.duplicates, tally.skipped, tally.rejected,
-                   errors)
+                   errors, forgotten=tally.forgotten, removed=tally.removed)
+
+    @classmethod
+    def failed(cls, path: Path, source: str | None, reason: str) -> FileReport:
+        return cls(str(path), source, unusable=True, errors=[{"where": str(path), "reason": reason}])
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +74,16 @@ def ingest_paths(
     engine: Engine, paths: Iterable[str | Path], source: str | None = None, progress: Progress | None = None,
     config: OrgConfig | None = None,
 ) -> list[FileReport]:
-    return [ingest_file(engine, path, source, progress, config) for path in feed_files(paths)]
+    return list(ingest_each(engine, paths, source, progress, config))
+
+
+def ingest_each(
+    engine: Engine, paths: Iterable[str | Path], source: str | None = None, progress: Progress | None = None,
+    config: OrgConfig | None = None,
+) -> Iterator[FileReport]:
+    """Each file's report as soon as the file is done, so a caller can show it before the next one starts."""
+    for path in feed_files(paths):
+        yield ingest_file(engine, path, source, progress, config)
 
 
 def ingest_file(
@@ -81,10 +102,15 @@ def ingest_file(
             report = FileReport.of(path, feed.name, tally)
             _record_run(session, report)
     except FeedError as exc:
-        report = FileReport(path=str(path), source=name, unusable=True)
-        report.errors.append({"where": str(path), "reason": str(exc)})
-        with session_scope(engine) as session:
-            _record_run(session, report)
+        report = FileReport.failed(path, name, str(exc))
+    except Exception as exc:
+        log.warning("%s: unexpected error, the file was rolled back", path, exc_info=True)
+        report = FileReport.failed(path, name, f"unexpected error: {type(exc).__name__}: {first_line(exc)}; "
+                                               "nothing of it was stored")
+    else:
+        return report
+    with session_scope(engine) as session:
+        _record_run(session, report)
     return report
 
 

@@ -20,15 +20,24 @@ Keys are remembered for at least the last REMEMBERED keys and always for the who
 (so no batch holds a key twice), and memory stays flat however large the file; a repeat further
 back than that meets the database instead: a duplicate if its figures match, else a restatement.
 
+Before the rule, every row passes the one bounds check (bot.ingest.bounds): a record with a number out
+of its column's range, a non-finite number or a date outside the window is rejected with the reason. A
+record carrying an identity someone asked to be forgotten is skipped as forgotten (bot.ingest.forgotten).
+A parser that fails midway costs the rest of its file, never what it read before: the failure is a
+rejection after the last record read. A restated day removes only the stale rows its report covers
+(bot.ingest.coverage), and the Tally says how many it removed.
+
 Every item read counts once in the Tally: stored (a row new or restated), duplicate (every row
-already stored with the same figures), skipped (nothing to count: an unmerged PR, a repeat) or rejected.
+already stored with the same figures), skipped (nothing to count: an unmerged PR, a repeat, a forgotten
+person's record) or rejected.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from operator import attrgetter
 from typing import Any
@@ -36,6 +45,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.core.weeks import Week
+from bot.errors import FeedError
+from bot.ingest.bounds import ordinals, problem
+from bot.ingest.coverage import coverages
 from bot.ingest.feeds.base import (
     ActivityRow,
     BilledRow,
@@ -50,8 +62,12 @@ from bot.ingest.feeds.base import (
     UsageRow,
     Window,
 )
+from bot.ingest.forgotten import Forgotten
+from bot.ingest.limits import date_window
 from storage.models import Activity, Billed, Outcome, Seat, Usage
 from storage.writes import delete_stale, identity_ids, learn_links, upsert
+
+log = logging.getLogger(__name__)
 
 BATCH = 5_000  # items read per write: memory stays flat however large the file
 REMEMBERED = 65_536  # natural keys remembered per ingest, at least
@@ -81,6 +97,8 @@ class Tally:
     skipped: int = 0
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    forgotten: int = 0  # of the skipped: records of people who asked to be forgotten
+    removed: int = 0  # stored rows a restated report no longer lists, removed (not items read)
 
 
 def store_records(
@@ -88,7 +106,7 @@ def store_records(
 ) -> Tally:
     """Store what a feed parsed, under the one rule, a batch at a time, in the caller's transaction."""
     writer = _Writer(session)
-    for read, batch in Once(unique_keys).batches(items):
+    for read, batch in Once(unique_keys).batches(writer.screen(_guarded(items))):
         writer.write(batch)
         if progress and read:
             progress(read)
@@ -100,6 +118,36 @@ def once(items: Iterable[Item], unique_keys: bool = False) -> Iterator[Item]:
     """The items exactly as store_records writes them, the rule applied and nothing written."""
     for _, batch in Once(unique_keys).batches(items):
         yield from batch
+
+
+def _guarded(items: Iterable[Item]) -> Iterator[Item]:
+    """The items, until a parser fails unexpectedly: then one rejection after the last item read, and no more.
+
+    A FeedError says the whole file is unusable and goes to the caller, as parse promises it before any item.
+    """
+    iterator = iter(items)
+    last: str | None = None
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except FeedError:
+            raise
+        except Exception as exc:
+            log.warning("a parser failed after %s", last or "the start", exc_info=True)
+            where = f"after {last}" if last else "at the start"
+            yield Rejection(where, f"unexpected error: {type(exc).__name__}: {first_line(exc)}; "
+                                   "the rest of the file was not read")
+            return
+        last = item.location
+        yield item
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one short line for a report (a database error's first line, not its SQL)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else "(no message)"
 
 
 def natural_key(row: Counted) -> Key:
@@ -119,10 +167,13 @@ _NATURAL_KEYS = {row_type: _key_reader(row_type, keys) for row_type, (_, keys) i
 class Once:
     """The rule, item by item: each item read becomes exactly one item to store, now or when the ingest ends."""
 
-    def __init__(self, unique_keys: bool = False, remember: int = REMEMBERED, batch: int = BATCH) -> None:
+    def __init__(self, unique_keys: bool = False, remember: int = REMEMBERED, batch: int = BATCH,
+                 dates: tuple[date, date] | None = None) -> None:
         self.unique_keys = unique_keys
         self.remember = remember
         self.batch = batch
+        self.dates = dates or date_window()
+        self.days = ordinals(self.dates)
         self.recent: dict[Key, str] = {}  # key -> where the record that took it was; the current generation
         self.older: dict[Key, str] = {}  # the generation before, forgotten when the current one fills up
         self.held: dict[tuple[Key, ...], tuple[datetime, Record]] = {}  # the newest reading of each series
@@ -142,6 +193,10 @@ class Once:
     def admit(self, item: Item) -> list[Item]:
         if isinstance(item, Rejection):
             return [item]
+        for row in item.rows:
+            why = problem(row, self.dates, self.days)
+            if why is not None:
+                return [Rejection(item.location, why)]
         counted = [row for row in item.rows if not isinstance(row, IdentityLink)]
         reading = _reading(counted)
         if reading is not None:
@@ -213,6 +268,19 @@ class _Writer:
         self.tally = Tally()
         self.windows: dict[Window, set[str]] = {}
         self.known: dict[tuple[str, str], int] = {}
+        self.forgotten = Forgotten(session)
+
+    def screen(self, items: Iterable[Item]) -> Iterator[Item]:
+        """The items, each record of a forgotten person emptied (so skipped, as forgotten) before the rule sees it.
+
+        The emptied record carries no window: a report of nobody but the forgotten must not read as an empty one.
+        """
+        for item in items:
+            if isinstance(item, Record) and self.forgotten.carries(item):
+                self.tally.forgotten += 1
+                yield Record(item.location, ())
+            else:
+                yield item
 
     def write(self, items: Sequence[Item]) -> None:
         records = [item for item in items if isinstance(item, Record)]
@@ -232,9 +300,11 @@ class _Writer:
         self.tally.rejections += rejections
 
     def finish(self) -> None:
-        """Every (source, day) bucket read complete loses the rows it no longer reports."""
+        """Every (source, day) bucket read complete loses the rows it no longer reports, as far as it covers them."""
+        covered = coverages(self.windows)
         for window, keys in self.windows.items():
-            delete_stale(self.session, window.source, window.day, keys)
+            coverage = covered[window.source]
+            self.tally.removed += delete_stale(self.session, window.source, window.day, keys, coverage.covers)
 
     def _identity_ids(self, rows: list[Row]) -> dict[tuple[str, str], int]:
         """Identity ids, asking the database only for those not seen earlier in this ingest."""

@@ -12,11 +12,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
-from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection, bucket_records, reason, report_buckets
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    BilledRow,
+    Record,
+    Rejection,
+    bucket_records,
+    reason,
+    report_buckets,
+)
 
 SOURCE = "anthropic_cost"
 # Every group-by dimension (description expands into the ones after it): all are part of the key.
@@ -66,10 +75,10 @@ def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
         bucket = _Bucket.model_validate(raw)
         if bucket.starting_at.tzinfo is None:
             raise ValueError(f"starting_at: expected a UTC timestamp (got {bucket.starting_at.isoformat()})")
-    except (ValidationError, ValueError) as exc:
+        day = to_utc(bucket.starting_at).date()
+    except BAD_RECORD as exc:
         yield Rejection(where, reason(exc))
         return
-    day = to_utc(bucket.starting_at).date()
     yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),))
 
 

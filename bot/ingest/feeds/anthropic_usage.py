@@ -16,11 +16,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
 from bot.ingest.feeds.base import (
+    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
@@ -30,6 +31,7 @@ from bot.ingest.feeds.base import (
     UsageRow,
     Window,
     bucket_records,
+    group_key,
     reason,
     report_buckets,
 )
@@ -41,10 +43,11 @@ DIMENSIONS = (
     "account_id", "api_key_id", "service_account_id", "workspace_id", "model",
     "service_tier", "context_window", "inference_geo", "speed",
 )
+# Whose a row is: what a filtered report narrows itself to (bot.ingest.coverage).
+WHO = ("account_id", "api_key_id", "service_account_id", "workspace_id")
 
 
-# A token count as stored: the usage columns are 32-bit integers on PostgreSQL.
-Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # the usage columns are 64-bit integers
+Count = Annotated[int, Field(ge=0)]  # the range a column holds is checked once, by the store (bot.ingest.bounds)
 
 
 class _Lenient(BaseModel):
@@ -99,11 +102,11 @@ def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
         day = _day(bucket.starting_at, bucket.ending_at)
-    except (ValidationError, ValueError) as exc:
+    except BAD_RECORD as exc:
         yield Rejection(where, reason(exc))
         return
     yield from bucket_records(
-        where, bucket.results, lambda result: _rows(_Result.model_validate(result), day), Window(SOURCE, day),
+        where, bucket.results, lambda result: _rows(_Result.model_validate(result), day), Window(SOURCE, day, WHO),
     )
 
 
@@ -123,7 +126,7 @@ WEB_SEARCH_USD = 10 / 1000  # Anthropic's list price: $10 per 1,000 searches
 
 def _rows(result: _Result, day: date) -> tuple[Row, ...]:
     identity = _identity(result)
-    key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
+    key = group_key(day, ((d, getattr(result, d)) for d in DIMENSIONS))
     cache = result.cache_creation
     usage = UsageRow(
         source=SOURCE, record_key=key, identity=identity, day=day, provider="anthropic",

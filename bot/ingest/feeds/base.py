@@ -9,9 +9,10 @@ attribution live once, in bot.ingest.store. A format that lists each key once sa
 from __future__ import annotations
 
 import json
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from bot.config.org import OrgConfig
 from bot.errors import FeedError
+from bot.ingest import limits
 
 # Identity kinds whose values are case-insensitive (emails, logins); the rest are opaque ids.
 CASE_INSENSITIVE = frozenset({"email", "github", "cursor", "litellm"})
@@ -128,10 +130,13 @@ Row = Counted | IdentityLink
 
 @dataclass(frozen=True)
 class Window:
-    """A (source, day) bucket a record carries completely: rows of it not in this ingest are stale."""
+    """A (source, day) bucket a record carries completely: rows of it not in this ingest are stale, as far as
+    the report covers them (bot.ingest.coverage). `who` names the group-by dimensions that say whose a row is:
+    a report filtered to some accounts, keys or projects restates only theirs."""
 
     source: str
     day: date
+    who: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,16 @@ class BaseFeed(ABC):
         return self
 
 
+def group_key(day: date, dimensions: Iterable[tuple[str, Any]]) -> str:
+    """A daily report row's natural key: its day, then `name=value` for each group-by dimension it carries."""
+    return f"{day}|" + "|".join(f"{name}={value}" for name, value in dimensions if value is not None)
+
+
+def key_dimensions(key: str) -> dict[str, str]:
+    """The `name=value` dimensions of a group_key; its day and tags without `=` (`web_search`) are not ones."""
+    return dict(part.split("=", 1) for part in key.split("|")[1:] if "=" in part)
+
+
 def describe(exc: ValidationError) -> str:
     """A pydantic error as `field.path: message (got value)`, one per problem."""
     parts = []
@@ -193,14 +208,22 @@ def describe(exc: ValidationError) -> str:
 
 
 def load_json(path: Path) -> Any:
-    """A whole JSON document, or a FeedError that says where it broke."""
+    """A whole JSON document, or a FeedError that says where it broke; one over the size limit is never read."""
+    limit = limits.MAX_JSON_BYTES
     try:
         with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise FeedError(f"{path}: line 1: a JSON document of {size:,} bytes is over the {limit:,}-byte limit")
             return json.load(handle)
     except json.JSONDecodeError as exc:
         raise FeedError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError as exc:
         raise FeedError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except RecursionError:
+        raise FeedError(f"{path}: JSON nested too deeply to read") from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise FeedError(f"{path}: not readable JSON ({exc})") from None
 
 
 def json_list(path: Path, key: str, what: str) -> list[Any]:
@@ -212,9 +235,20 @@ def json_list(path: Path, key: str, what: str) -> list[Any]:
     return items
 
 
-def reason(exc: Exception) -> str:
+# What reading one record may raise on hostile input: pydantic's and our own ValueErrors, a date or number
+# beyond what the platform represents (OverflowError; OSError from datetime.fromtimestamp), JSON nested too deep.
+BAD_RECORD = (ValueError, ArithmeticError, OSError, RecursionError)
+
+
+def reason(exc: BaseException) -> str:
     """Why a record was rejected: pydantic's field-by-field account, or the message of our own check."""
-    return describe(exc) if isinstance(exc, ValidationError) else str(exc)
+    if isinstance(exc, ValidationError):
+        return describe(exc)
+    if isinstance(exc, ValueError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    return f"a number or date beyond what can be represented ({exc})"
 
 
 def report_buckets(
@@ -238,7 +272,7 @@ def bucket_records(
         spot = f"{where}.results[{index}]"
         try:
             items.append(Record(spot, build(result)))
-        except (ValidationError, ValueError) as exc:
+        except BAD_RECORD as exc:
             items.append(Rejection(spot, reason(exc)))
     complete = window if window is not None and all(isinstance(i, Record) for i in items) else None
     if not results and complete is not None:

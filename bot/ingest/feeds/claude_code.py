@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
 
 from bot.core.prices import normalise_model
 from bot.ingest.feeds.base import (
+    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
@@ -18,8 +19,8 @@ from bot.ingest.feeds.base import (
     Rejection,
     Row,
     UsageRow,
-    describe,
     json_list,
+    reason,
 )
 
 SOURCE = "claude_code"
@@ -91,17 +92,19 @@ class ClaudeCodeAnalyticsFeed(BaseFeed):
         for index, raw in enumerate(records):
             where = f"data[{index}]"
             try:
-                record = _Record.model_validate(raw)
-                identity = _identity(record.actor)
-            except (ValidationError, ValueError) as exc:
-                reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
-                yield Rejection(where, reason)
-                continue
-            if record.date.tzinfo is None or record.date.utcoffset():
-                got = record.date.isoformat()
-                yield Rejection(where, f"date: expected a UTC timestamp like 2026-11-17T00:00:00Z (got {got})")
-                continue
-            yield Record(where, tuple(_rows(record, identity)))
+                item: Record | Rejection = Record(where, _read(raw))
+            except BAD_RECORD as exc:
+                item = Rejection(where, reason(exc))
+            yield item
+
+
+def _read(raw: Any) -> tuple[Row, ...]:
+    record = _Record.model_validate(raw)
+    identity = _identity(record.actor)
+    if record.date.tzinfo is None or record.date.utcoffset():
+        got = record.date.isoformat()
+        raise ValueError(f"date: expected a UTC timestamp like 2026-11-17T00:00:00Z (got {got})")
+    return tuple(_rows(record, identity))
 
 
 def _identity(actor: _Actor) -> IdentityRef:

@@ -17,12 +17,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.core.prices import normalise_model
 from bot.errors import FeedError
 from bot.ingest.feeds._jsonl import is_json_lines, lines, utc_day_of_ns
 from bot.ingest.feeds.base import (
+    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityLink,
@@ -31,8 +32,8 @@ from bot.ingest.feeds.base import (
     Rejection,
     Row,
     UsageRow,
-    describe,
     load_json,
+    reason,
 )
 
 SOURCE = "claude_code_otel"
@@ -66,7 +67,7 @@ class _Attributes(_Lenient):
 
 class _Sum(_Lenient):
     aggregationTemporality: int = 0
-    dataPoints: list[dict[str, Any]] = []
+    dataPoints: list[Any] = []  # each point is validated on its own: a bad one costs only itself
 
 
 class _Metric(_Lenient):
@@ -75,7 +76,7 @@ class _Metric(_Lenient):
 
 
 class _Scope(_Lenient):
-    metrics: list[_Metric] = []
+    metrics: list[Any] = []  # each metric is validated on its own
 
 
 class _ResourceMetrics(_Lenient):
@@ -107,7 +108,7 @@ class _Found:
     metric: str
     temporality: int
     resource: dict[str, str]
-    raw: dict[str, Any]
+    raw: Any
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,8 @@ def _record(found: _Found) -> Record | Rejection:
         reading = _read(found)
         identity, links = _identity(reading.attributes)
         return Record(found.where, (*links, *_rows(reading, identity)))
-    except ValidationError as exc:
-        return Rejection(found.where, describe(exc))
-    except ValueError as exc:
-        return Rejection(found.where, str(exc))
+    except BAD_RECORD as exc:
+        return Rejection(found.where, reason(exc))
 
 
 def _is_export(document: Any) -> bool:
@@ -171,14 +170,26 @@ def _walk(document: dict[str, Any], prefix: str) -> Iterator[_Found | Rejection]
         where = f"{prefix}resourceMetrics[{i}]"
         try:
             resource = _ResourceMetrics.model_validate(raw)
-        except ValidationError as exc:
-            yield Rejection(where, describe(exc))
+            attributes = _strings(resource.resource.attributes)
+        except BAD_RECORD as exc:
+            yield Rejection(where, reason(exc))
             continue
-        attributes = _strings(resource.resource.attributes)
         for j, scope in enumerate(resource.scopeMetrics):
-            for k, metric in enumerate(scope.metrics):
-                if metric.name in _KNOWN:
-                    yield from _points(f"{where}.scopeMetrics[{j}].metrics[{k}]", metric, attributes)
+            for k, raw_metric in enumerate(scope.metrics):
+                yield from _metric(f"{where}.scopeMetrics[{j}].metrics[{k}]", raw_metric, attributes)
+
+
+def _metric(where: str, raw: Any, resource: dict[str, str]) -> Iterator[_Found | Rejection]:
+    """The points of a metric tokenworth reads; a metric it does not read is passed over unvalidated."""
+    name = raw.get("name") if isinstance(raw, dict) else None
+    if not isinstance(name, str) or name not in _KNOWN:
+        return
+    try:
+        metric = _Metric.model_validate(raw)
+    except BAD_RECORD as exc:
+        yield Rejection(where, reason(exc))
+        return
+    yield from _points(where, metric, resource)
 
 
 def _points(where: str, metric: _Metric, resource: dict[str, str]) -> Iterator[_Found | Rejection]:

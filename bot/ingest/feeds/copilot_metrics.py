@@ -9,10 +9,19 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, NonNegativeInt
 
 from bot.errors import FeedError
-from bot.ingest.feeds.base import ActivityRow, BaseFeed, IdentityRef, Record, Rejection, describe, load_json
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    ActivityRow,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    load_json,
+    reason,
+)
 
 SOURCE = "copilot_metrics"
 ORG = IdentityRef.of("github_org", "org")
@@ -38,8 +47,8 @@ class CopilotLegacyMetricsFeed(BaseFeed):
         for index, raw in enumerate(days):
             try:
                 day = _Day.model_validate(raw)
-            except ValidationError as exc:
-                yield Rejection(f"[{index}]", describe(exc))
+            except BAD_RECORD as exc:
+                yield Rejection(f"[{index}]", reason(exc))
                 continue
             key = day.date.isoformat()
             yield Record(f"[{index}]", (

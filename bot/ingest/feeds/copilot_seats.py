@@ -2,8 +2,9 @@
 
 The API does not say when the snapshot was taken. Its day is the date in the file's name when the
 name carries one (`copilot-seats-2026-11-20.json`), else the UTC day of the latest timestamp in the
-document (created_at, updated_at, last_activity_at, last_authenticated_at): the snapshot cannot be
-older than anything it reports, though it may be newer when every seat has been idle.
+document (created_at, updated_at, last_activity_at, last_authenticated_at) that lies in the date
+window (bot.ingest.limits): the snapshot cannot be older than anything it reports, though it may be
+newer when every seat has been idle, and one seat's absurd timestamp does not move everyone's day.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, SeatRow, describe, load_json
+from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, IdentityRef, Record, Rejection, SeatRow, load_json, reason
+from bot.ingest.limits import date_window
 
 SOURCE = "copilot_seats"
 MONTHLY_USD = {"business": 19.0, "enterprise": 39.0}
@@ -58,31 +60,37 @@ class CopilotSeatsFeed(BaseFeed):
         raw_seats = document.get("seats") if isinstance(document, dict) else None
         if not isinstance(raw_seats, list):
             raise FeedError(f"{path}: expected a Copilot billing seats response with a seats list")
-        seats: list[tuple[str, _Seat]] = []
+        seats: list[tuple[str, _Seat, list[datetime]]] = []
         rejections: list[Rejection] = []
         for index, raw in enumerate(raw_seats):
             try:
-                seats.append((f"seats[{index}]", _Seat.model_validate(raw)))
-            except ValidationError as exc:
-                rejections.append(Rejection(f"seats[{index}]", describe(exc)))
-        day = snapshot_day(path, [seat for _, seat in seats])
+                seat = _Seat.model_validate(raw)
+                seats.append((f"seats[{index}]", seat, seat.moments))
+            except BAD_RECORD as exc:
+                rejections.append(Rejection(f"seats[{index}]", reason(exc)))
+        day = snapshot_day(path, [moment for _, _, moments in seats for moment in moments], bool(seats))
         yield from rejections
-        for where, seat in seats:
-            yield Record(where, (_row(seat, day),))
+        for where, seat, _ in seats:
+            try:
+                item: Record | Rejection = Record(where, (_row(seat, day),))
+            except BAD_RECORD as exc:
+                item = Rejection(where, reason(exc))
+            yield item
 
 
-def snapshot_day(path: Path, seats: list[_Seat]) -> date:
+def snapshot_day(path: Path, moments: list[datetime], any_seats: bool) -> date:
     match = _DATE_IN_NAME.search(path.name)
     if match:
         try:
             return date.fromisoformat(match[1])
         except ValueError:
             pass
-    moments = [moment for seat in seats for moment in seat.moments]
-    if not moments and seats:
+    earliest, latest = date_window()
+    days = [moment.date() for moment in moments if earliest <= moment.date() <= latest]
+    if not days and any_seats:
         raise FeedError(f"{path}: no timestamp tells the snapshot day; "
                         "put the date in the file name (seats-YYYY-MM-DD.json)")
-    return max(moments).date() if moments else date.min
+    return max(days) if days else date.min
 
 
 def _row(seat: _Seat, day: date) -> SeatRow:

@@ -12,10 +12,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from bot.ingest.feeds._jsonl import lines
-from bot.ingest.feeds.base import ActivityRow, BaseFeed, IdentityRef, Record, Rejection, Row, UsageRow, describe
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    ActivityRow,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    Row,
+    UsageRow,
+    reason,
+)
 
 SOURCE = "copilot_usage"
 COUNTERS = {
@@ -66,8 +76,8 @@ class CopilotUsageReportFeed(BaseFeed):
 def _record(where: str, raw: Any) -> Record | Rejection:
     try:
         return Record(where, tuple(_rows(_UserDay.model_validate(raw))))
-    except ValidationError as exc:
-        return Rejection(where, describe(exc))
+    except BAD_RECORD as exc:
+        return Rejection(where, reason(exc))
 
 
 def _rows(user_day: _UserDay) -> Iterator[Row]:

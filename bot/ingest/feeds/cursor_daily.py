@@ -6,9 +6,18 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
-from bot.ingest.feeds.base import ActivityRow, BaseFeed, IdentityRef, Record, Rejection, describe, json_list
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    ActivityRow,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    json_list,
+    reason,
+)
 
 SOURCE = "cursor_daily"
 # Counters stored under their Cursor names (bot.core.signals reads `totalRejects`).
@@ -56,12 +65,10 @@ class CursorDailyUsageFeed(BaseFeed):
         for index, raw in enumerate(records):
             where = f"data[{index}]"
             try:
-                user_day = _UserDay.model_validate(raw)
-                yield Record(where, tuple(_rows(user_day)))
-            except ValidationError as exc:
-                yield Rejection(where, describe(exc))
-            except ValueError as exc:
-                yield Rejection(where, str(exc))
+                item: Record | Rejection = Record(where, tuple(_rows(_UserDay.model_validate(raw))))
+            except BAD_RECORD as exc:
+                item = Rejection(where, reason(exc))
+            yield item
 
 
 def _rows(user_day: _UserDay) -> Iterator[ActivityRow]:

@@ -13,10 +13,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from bot.core.prices import normalise_model
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow, describe, json_list
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    UsageRow,
+    json_list,
+    reason,
+)
 
 SOURCE = "cursor_events"
 _OPENAI_MODEL = re.compile(r"^(gpt|o\d)")
@@ -55,11 +64,10 @@ class CursorUsageEventsFeed(BaseFeed):
         for index, raw in enumerate(events):
             where = f"usageEvents[{index}]"
             try:
-                row = _usage(_Event.model_validate(raw))
-            except ValidationError as exc:
-                yield Rejection(where, describe(exc))
-                continue
-            yield Record(where, (row,))
+                item: Record | Rejection = Record(where, (_usage(_Event.model_validate(raw)),))
+            except BAD_RECORD as exc:
+                item = Rejection(where, reason(exc))
+            yield item
 
 
 def provider_of(model: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
 from bot.ingest.feeds._csv import Cells, header_of, read_rows
-from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection
+from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, BilledRow, Record, Rejection, reason
 
 SOURCE = "focus"
 # The FOCUS columns this adapter reads: a header without them is not usable. FOCUS 1.3 renames
@@ -48,9 +48,10 @@ class FocusFeed(BaseFeed):
                 yield Rejection(where, cells)
                 continue
             try:
-                yield Record(where, (_row(cells, seen),))
-            except ValueError as exc:
-                yield Rejection(where, str(exc))
+                item: Record | Rejection = Record(where, (_row(cells, seen),))
+            except BAD_RECORD as exc:
+                item = Rejection(where, reason(exc))
+            yield item
 
 
 def _row(cells: Cells, seen: dict[str, int]) -> BilledRow:

@@ -8,11 +8,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    IdentityRef,
+    OutcomeRow,
+    Record,
+    Rejection,
+    load_json,
+    reason,
+)
 
 SOURCE = "github"
 _REVERT_BRANCH = re.compile(r"^revert-(\d+)-")
@@ -79,11 +88,15 @@ def parse_pulls(document: Any) -> Iterator[Record | Rejection]:
     for where, raw in _located(document):
         try:
             pulls.append((where, _Pull.model_validate(raw)))
-        except ValidationError as exc:
-            yield Rejection(where, describe(exc))
+        except BAD_RECORD as exc:
+            yield Rejection(where, reason(exc))
     titles = {(p.repo, p.title): p.number for _, p in pulls}
     for where, pull in pulls:
-        yield Record(where, tuple(_outcomes(pull, titles)))
+        try:
+            item: Record | Rejection = Record(where, tuple(_outcomes(pull, titles)))
+        except BAD_RECORD as exc:
+            item = Rejection(where, reason(exc))
+        yield item
 
 
 def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[OutcomeRow]:

@@ -11,12 +11,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.config.org import JiraConfig, OrgConfig
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    IdentityRef,
+    OutcomeRow,
+    Record,
+    Rejection,
+    load_json,
+    reason,
+)
 
 SOURCE = "jira"
 # The defaults of the config's `jira` section: a feed parses files without seeing the config.
@@ -90,11 +99,8 @@ def jira_outcomes(
         try:
             issue = _Issue.model_validate(raw)
             rows = _outcomes(issue, raw["fields"].get(points_field), points_field, skipped)
-        except ValidationError as exc:
-            yield Rejection(where, describe(exc))
-            continue
-        except ValueError as exc:
-            yield Rejection(where, str(exc))
+        except BAD_RECORD as exc:
+            yield Rejection(where, reason(exc))
             continue
         yield Record(where, rows)
 

@@ -7,11 +7,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, describe, load_json
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    IdentityRef,
+    OutcomeRow,
+    Record,
+    Rejection,
+    load_json,
+    reason,
+)
 
 SOURCE = "linear"
 
@@ -53,13 +62,9 @@ def linear_outcomes(document: Any) -> Iterator[Record | Rejection]:
     for index, raw in enumerate(nodes):
         where = f"data.issues.nodes[{index}]"
         try:
-            issue = _Issue.model_validate(raw)
-            rows = _outcomes(issue)
-        except ValidationError as exc:
-            yield Rejection(where, describe(exc))
-            continue
-        except ValueError as exc:
-            yield Rejection(where, str(exc))
+            rows = _outcomes(_Issue.model_validate(raw))
+        except BAD_RECORD as exc:
+            yield Rejection(where, reason(exc))
             continue
         yield Record(where, rows)
 

@@ -19,7 +19,17 @@ from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
 from bot.ingest.feeds._jsonl import decode, is_json_lines, lines, raw_lines
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow, describe, load_json
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    UsageRow,
+    describe,
+    load_json,
+    reason,
+)
 
 SOURCE = "litellm"
 
@@ -99,8 +109,8 @@ def _record(where: str, raw: Any) -> Record | Rejection:
             item = decode(where, raw)
             return item if isinstance(item, Rejection) else _record(*item)
         return Rejection(where, describe(exc))
-    except ValueError as exc:
-        return Rejection(where, str(exc))
+    except BAD_RECORD as exc:
+        return Rejection(where, reason(exc))
 
 
 def _usage(log: _SpendLog) -> UsageRow:

@@ -12,10 +12,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from bot.core.prices import normalise_model
-from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection, bucket_records, reason, report_buckets
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    BilledRow,
+    Record,
+    Rejection,
+    bucket_records,
+    reason,
+    report_buckets,
+)
 
 SOURCE = "openai_costs"
 DIMENSIONS = ("project_id", "api_key_id", "line_item")
@@ -56,10 +65,10 @@ class OpenAICostsFeed(BaseFeed):
 def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
-    except ValidationError as exc:
+        day = datetime.fromtimestamp(bucket.start_time, UTC).date()
+    except BAD_RECORD as exc:
         yield Rejection(where, reason(exc))
         return
-    day = datetime.fromtimestamp(bucket.start_time, UTC).date()
     yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),))
 
 

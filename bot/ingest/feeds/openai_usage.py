@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.prices import normalise_model
 from bot.ingest.feeds.base import (
+    BAD_RECORD,
     BaseFeed,
     IdentityRef,
     Record,
@@ -23,6 +24,7 @@ from bot.ingest.feeds.base import (
     UsageRow,
     Window,
     bucket_records,
+    group_key,
     reason,
     report_buckets,
 )
@@ -30,10 +32,10 @@ from bot.ingest.feeds.base import (
 SOURCE = "openai_usage"
 DAY_SECONDS = 86_400
 DIMENSIONS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier")
+WHO = ("project_id", "user_id", "api_key_id")  # whose a row is: what a filtered report narrows to
 
 
-# A token count as stored: the usage columns are 32-bit integers on PostgreSQL.
-Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # the usage columns are 64-bit integers
+Count = Annotated[int, Field(ge=0)]  # the range a column holds is checked once, by the store (bot.ingest.bounds)
 
 
 class _Lenient(BaseModel):
@@ -75,11 +77,11 @@ def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
     try:
         bucket = _Bucket.model_validate(raw)
         day = _day(bucket)
-    except (ValidationError, ValueError) as exc:
+    except BAD_RECORD as exc:
         yield Rejection(where, reason(exc))
         return
     yield from bucket_records(
-        where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),), Window(SOURCE, day),
+        where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),), Window(SOURCE, day, WHO),
     )
 
 
@@ -98,7 +100,7 @@ def _row(result: _Result, day: date) -> UsageRow:
     if uncached < 0:
         raise ValueError(f"input_tokens: {result.input_tokens} is less than "
                          f"input_cached_tokens + input_cache_write_tokens ({cached + written})")
-    key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)
+    key = group_key(day, ((d, getattr(result, d)) for d in DIMENSIONS))
     return UsageRow(
         source=SOURCE, record_key=key, identity=_identity(result), day=day, provider="openai", tool="openai_api",
         model=normalise_model(result.model) if result.model else "unknown",

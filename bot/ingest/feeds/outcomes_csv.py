@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.config.org import ALIAS_KINDS
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, OutcomeRow, Record, Rejection
+from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, IdentityRef, OutcomeRow, Record, Rejection, reason
 
 SOURCE = "outcomes_csv"
 KINDS = ("pr_merged", "ticket_closed")
@@ -31,11 +31,9 @@ class OutcomesCsvFeed(BaseFeed):
         return {"date", "kind"} <= header and bool({"email", "identity"} & header) and header <= set(COLUMNS)
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                yield from parse_outcomes_csv(handle)
-        except UnicodeDecodeError as exc:
-            raise FeedError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        # A byte that is not UTF-8 becomes a lone surrogate, so it costs its row, not the file.
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+            yield from parse_outcomes_csv(handle)
 
 
 def parse_outcomes_csv(lines: Iterator[str]) -> Iterator[Record | Rejection]:
@@ -47,14 +45,22 @@ def parse_outcomes_csv(lines: Iterator[str]) -> Iterator[Record | Rejection]:
     if missing:
         raise FeedError(f"outcomes CSV header lacks {', '.join(missing)} (got {', '.join(header) or 'nothing'})")
     reader.fieldnames = header
+    start = reader.line_num + 1
     for row in reader:
-        where = f"line {reader.line_num}"
+        where, start = f"line {start}", reader.line_num + 1  # a row is named by the line it starts on
         try:
             if None in row:
                 raise ValueError(f"{len(header) + len(row[None])} fields, but the header has {len(header)}")
-            yield Record(where, (_outcome({k: (v or "").strip() for k, v in row.items()}),))
-        except ValueError as exc:
-            yield Rejection(where, str(exc))
+            if any(_undecodable(value) for value in row.values() if isinstance(value, str)):
+                raise ValueError("not UTF-8 text")
+            item: Record | Rejection = Record(where, (_outcome({k: (v or "").strip() for k, v in row.items()}),))
+        except BAD_RECORD as exc:
+            item = Rejection(where, reason(exc))
+        yield item
+
+
+def _undecodable(text: str) -> bool:
+    return not text.isascii() and any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def _outcome(row: dict[str, str]) -> OutcomeRow:

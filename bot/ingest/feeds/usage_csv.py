@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.core.prices import normalise_model
 from bot.ingest.feeds._csv import Cells, header_of, read_rows
-from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow
+from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, IdentityRef, Record, Rejection, UsageRow, reason
 
 SOURCE = "usage_csv"
 REQUIRED = ("day", "provider", "model", "email|identity")
@@ -44,11 +44,10 @@ class UsageCsvFeed(BaseFeed):
                 yield Rejection(where, cells)
                 continue
             try:
-                row = _row(cells)
-            except ValueError as exc:
-                yield Rejection(where, str(exc))
-                continue
-            yield Record(where, (row,))
+                item: Record | Rejection = Record(where, (_row(cells),))
+            except BAD_RECORD as exc:
+                item = Rejection(where, reason(exc))
+            yield item
 
 
 def _row(cells: Cells) -> UsageRow:
