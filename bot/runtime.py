@@ -3,6 +3,7 @@
 Building a Runtime never writes. The write points are explicit: `bot.people.directory.prepare`
 (migrations, then the directory brought in step with the config) runs at `serve` start, `ingest`,
 `pull`, `db upgrade` and `demo`; read-only commands find the schema as it is and say when it is behind.
+Its repr never shows the database password.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from bot.config.org import OrgConfig, load_config
-from bot.config.settings import Settings
+from bot.config.settings import Settings, redact_url
 from bot.core.prices import PriceTable
 from bot.errors import SchemaBehind
 from storage import make_engine
@@ -25,6 +26,10 @@ class Runtime:
     settings: Settings
     db_url: str
     config_path: str
+
+    def __repr__(self) -> str:
+        shown = f"settings={self.settings!r}, db_url={redact_url(self.db_url)!r}, config_path={self.config_path!r}"
+        return f"Runtime({shown})"
 
     @classmethod
     def from_settings(cls, settings: Settings, db: str | None = None, config: str | None = None) -> Runtime:

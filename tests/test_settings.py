@@ -47,3 +47,22 @@ def test_secrets_never_appear_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     (tmp_path / ".env").write_text("SLACK_API_URL=http://127.0.0.1:9/api\n")
     assert load_settings().slack_api_url == "http://127.0.0.1:9/api/"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://tokenworth:hunter2-db-pass@db.internal:5432/tokenworth",
+     "postgresql://tokenworth:hunter2-db-pass@with@at@db/tokenworth?sslmode=require",
+     "postgresql+psycopg://db.internal/tokenworth?user=tw&password=hunter2-db-pass"],
+)
+def test_database_passwords_never_appear_in_reprs(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    from bot.runtime import Runtime
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings = load_settings()
+    runtime = Runtime.from_settings(settings)
+    for shown in (repr(settings), str(settings), repr(runtime), str(runtime)):
+        assert "hunter2" not in shown
+        assert "***" in shown and "tokenworth" in shown
+    assert "postgresql+psycopg://tokenworth:***@db.internal:5432/tokenworth" in repr(settings) or "?" in url
+    assert settings.database_url == url and runtime.db_url == url  # only the display is redacted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -169,3 +170,131 @@ def test_a_chart_is_served_until_it_expires_and_then_404s(tmp_path: Path) -> Non
         assert (await client.get(f"/charts/{token}.png")).status == 404
 
     call(runtime, steps, clock)
+
+
+def rsa_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _with_header(token: str, header: dict[str, Any]) -> str:
+    import base64
+    import json
+
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return ".".join([encoded, *token.split(".")[1:]])
+
+
+def forged_tokens() -> dict[str, str]:
+    """Tokens an outsider can make: none of them is signed by a key Microsoft publishes."""
+    import jwt
+
+    now = int(time.time())
+    claims = {"aud": APP_ID, "iss": "https://api.botframework.com", "serviceurl": "http://127.0.0.1:9/",
+              "nbf": now - 60, "exp": now + 3600}
+    expired = {**claims, "nbf": now - 7200, "exp": now - 3600}
+    return {
+        "alg-none": jwt.encode(claims, None, algorithm="none"),
+        "hs256-any-key": jwt.encode(claims, "any-key-at-all-32-bytes-long-xxxx", algorithm="HS256"),
+        "hs256-with-kid": jwt.encode(claims, "any-key-at-all-32-bytes-long-xxxx", algorithm="HS256",
+                                     headers={"kid": "made-up"}),
+        "rs256-expired-no-kid": jwt.encode(expired, rsa_key(), algorithm="RS256"),
+        "rs256-no-kid": jwt.encode(claims, rsa_key(), algorithm="RS256"),
+        "kid-not-a-string": _with_header(jwt.encode(claims, rsa_key(), algorithm="RS256"), {"alg": "RS256",
+                                                                                             "kid": ["a", "b"]}),
+        "header-not-json": "eyJub3QganNvbg.eyJ9.c2ln",
+    }
+
+
+def test_forged_tokens_without_a_usable_key_id_get_401_not_500(
+    tmp_path: Path, connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = sample_org(tmp_path, microsoft_app_id=APP_ID, microsoft_app_password="s3cret")
+    statuses: dict[str, int] = {}
+
+    async def steps(client: TestClient) -> None:
+        for name, token in forged_tokens().items():
+            response = await client.post("/api/messages", json=message(connector, "me"),
+                                         headers={"Authorization": f"Bearer {token}"})
+            statuses[name] = response.status
+
+    with caplog.at_level(logging.INFO):
+        call(runtime, steps)
+    assert statuses == {name: 401 for name in forged_tokens()}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert connector.requests == []
+
+
+def test_a_body_over_the_cap_is_refused_before_the_token_or_the_body_is_read(
+    tmp_path: Path, connector: FakeConnector
+) -> None:
+    from bot.msteams.http import MAX_BODY
+
+    runtime = sample_org(tmp_path, teams_anonymous=True)
+
+    async def steps(client: TestClient) -> None:
+        big = b'{"type": "message", "text": "' + b"x" * MAX_BODY + b'"}'
+        response = await client.post("/api/messages", data=big, headers={"Content-Type": "application/json"})
+        assert response.status == 413
+
+        async def chunks() -> Any:
+            for _ in range(MAX_BODY // 65536 + 2):
+                yield b"x" * 65536
+
+        chunked = await client.post("/api/messages", data=chunks(), headers={"Content-Type": "application/json"})
+        assert chunked.status == 413
+        assert (await client.post("/charts/abc.png", data=b"x" * 2048)).status in (405, 413)
+
+    call(runtime, steps)
+    assert connector.requests == []
+
+
+TENANT = "0f5e1c4a-7d1b-4e55-9a56-2c4d8e9b1a01"
+
+
+@pytest.mark.parametrize(
+    ("where", "answered"),
+    [("conversation", True), ("channelData", True), ("conversation-other", False), ("channelData-other", False),
+     ("nowhere", False)],
+)
+def test_only_people_of_the_configured_tenant_are_answered(
+    tmp_path: Path, connector: FakeConnector, where: str, answered: bool
+) -> None:
+    runtime = sample_org(tmp_path, teams_anonymous=True, microsoft_app_tenant_id=TENANT)
+    body = message(connector, "me")
+    tenant = TENANT if not where.endswith("-other") else "a-different-tenant"
+    del body["conversation"]["tenantId"]
+    if where.startswith("conversation"):
+        body["conversation"]["tenantId"] = tenant
+    elif where.startswith("channelData"):
+        body["channelData"] = {"tenant": {"id": tenant}}
+
+    async def steps(client: TestClient) -> None:
+        assert (await client.post("/api/messages", json=body)).status in (200, 202)
+
+    call(runtime, steps)
+    replies = connector.activities("a:1on1-ben")
+    assert len(replies) == (1 if answered else 0)
+    if answered:
+        assert "AI spend: $568.69" in card_texts(replies[0][1]["attachments"][0]["content"])
+    else:
+        assert connector.requests == []  # not even the roster was asked about a stranger
+
+
+def test_another_tenant_adding_the_bot_stores_no_conversation_reference(
+    tmp_path: Path, connector: FakeConnector
+) -> None:
+    runtime = sample_org(tmp_path, teams_anonymous=True, microsoft_app_tenant_id=TENANT)
+    update = {
+        "type": "conversationUpdate", "id": "u1", "channelId": "msteams", "serviceUrl": connector.service_url,
+        "from": {"id": "29:mallory"}, "recipient": {"id": "28:tokenworth-bot", "name": "tokenworth"},
+        "conversation": {"id": "19:elsewhere@thread.tacv2", "conversationType": "channel", "tenantId": "other"},
+        "membersAdded": [{"id": "28:tokenworth-bot"}], "channelData": {"tenant": {"id": "other"}},
+    }
+
+    async def steps(client: TestClient) -> None:
+        assert (await client.post("/api/messages", json=update)).status in (200, 202)
+
+    call(runtime, steps)
+    assert load_reference(runtime.engine, "19:elsewhere@thread.tacv2") is None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.ingest.webhooks import WebhookResult, handle_github_webhook, signature_of
+from storage import make_engine
 from storage.engine import session_scope
 from storage.models import Identity, Outcome, WebhookDelivery
 from tests.conftest import FIXTURES
@@ -128,3 +131,85 @@ def test_an_unmerged_close_is_recorded_as_delivered_but_counts_nothing(engine: E
     body = json.dumps(payload).encode()
     assert handle_github_webhook(engine, SECRET, signed(body), body) == WebhookResult(200, "stored 0 outcomes")
     assert counts(engine) == (0, 1)
+
+
+@pytest.mark.parametrize("depth", [100_000, 2_000])
+def test_deeply_nested_json_in_a_signed_delivery_is_a_bad_request(engine: Engine, depth: int) -> None:
+    body = b'{"action": "closed", "pull_request": ' + b"[" * depth + b"]" * depth + b"}"
+    result = handle_github_webhook(engine, SECRET, signed(body), body)
+    assert result.status == 400 and result.message.startswith("unusable payload")
+    assert counts(engine) == (0, 0)
+
+
+class WriteLock:
+    """Another connection holding the database's write lock, as a long ingest does, until released."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.connection = engine.connect()
+        if engine.dialect.name == "sqlite":
+            self.connection.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's one write lock, held
+        else:
+            self.connection.begin()
+            self.connection.exec_driver_sql("LOCK TABLE webhookdelivery, outcome IN ACCESS EXCLUSIVE MODE")
+
+    def release(self) -> None:
+        self.connection.rollback()
+        self.connection.close()
+
+
+def test_a_delivery_that_meets_a_held_write_lock_is_spooled_then_stored(engine: Engine, tmp_path: Path) -> None:
+    from bot.ingest.webhooks import drain_spool
+
+    spool = tmp_path / "spool"
+    lock = WriteLock(engine)
+    try:
+        started = time.monotonic()
+        result = deliver_spooled(engine, spool, lock_wait=0.5)
+        took = time.monotonic() - started
+        assert result == WebhookResult(202, "queued: the database is busy; it will be stored shortly")
+        assert took < 3
+        assert [p.suffix for p in spool.iterdir()] == [".json"]
+        assert drain_spool(engine, spool, lock_wait=0.2) == 0  # still locked: it stays in the spool
+        assert len(list(spool.iterdir())) == 1
+    finally:
+        lock.release()
+    assert counts(engine) == (0, 0)
+    assert drain_spool(engine, spool) == 1
+    assert list(spool.iterdir()) == [] and counts(engine) == (1, 1)
+    with session_scope(engine) as session:
+        delivery = session.execute(select(WebhookDelivery)).scalar_one()
+    assert delivery.received_at.replace(tzinfo=UTC) == NOW  # as received, not as drained
+    assert deliver_spooled(engine, spool) == WebhookResult(200, "duplicate")  # GitHub's redelivery changes nothing
+
+
+def deliver_spooled(engine: Engine, spool: Path, lock_wait: float = 4) -> WebhookResult:
+    return handle_github_webhook(engine, SECRET, HEADERS, BODY, now=NOW, spool=spool, lock_wait=lock_wait)
+
+
+def test_a_spooled_delivery_survives_a_restart_and_a_torn_write(engine: Engine, tmp_path: Path) -> None:
+    from bot.ingest.webhooks import drain_spool
+
+    spool = tmp_path / "spool"
+    lock = WriteLock(engine)
+    try:
+        assert deliver_spooled(engine, spool, lock_wait=0.2).status == 202
+    finally:
+        lock.release()
+    (spool / ".half-written.tmp").write_bytes(b'{"delivery": "d-')  # a crash mid-write leaves only a temp file
+    (spool / "0-garbage.json").write_bytes(b"not json")
+    fresh = make_engine(engine.url.render_as_string(hide_password=False))  # another process, after a restart
+    try:
+        assert drain_spool(fresh, spool) == 1
+    finally:
+        fresh.dispose()
+    assert counts(engine) == (1, 1)
+    assert sorted(p.name for p in spool.iterdir()) == [".half-written.tmp", "0-garbage.json.rejected"]
+
+
+def test_without_a_spool_a_locked_database_is_a_503_not_a_500(engine: Engine) -> None:
+    lock = WriteLock(engine)
+    try:
+        result = handle_github_webhook(engine, SECRET, HEADERS, BODY, now=NOW, lock_wait=0.2)
+    finally:
+        lock.release()
+    assert result.status == 503 and counts(engine) == (0, 0)

@@ -1,6 +1,13 @@
-"""One typed settings object, read once at start from the environment (and an optional .env)."""
+"""One typed settings object, read once at start from the environment (and an optional .env).
+
+Invariant: no secret appears in a repr or str: tokens are SecretStr, and the password of any
+database URL is shown as `***` (`redact_url`).
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,7 +44,19 @@ DOCUMENTED = {
         "true accepts Teams requests without a Bot Framework JWT: local testing only, never in production"
     ),
     "PUBLIC_URL": "public https base URL of this bot's server, for chart images in Teams cards (/charts/...)",
+    "WEBHOOK_SPOOL_DIR": (
+        "directory where GitHub deliveries wait while the database is locked (default: next to the SQLite file)"
+    ),
 }
+# user:password@ in a URL's authority (the password may hold anything but the last @), and password= in its query.
+_URL_PASSWORD = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@]*:)(?P<password>.*)(?P<tail>@[^@]*)$", re.S)
+_QUERY_PASSWORD = re.compile(r"(?i)(?P<key>[?&]password=)[^&#]*")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password shown as `***`: postgresql://user:***@host/db."""
+    redacted = _URL_PASSWORD.sub(r"\g<head>***\g<tail>", url)
+    return _QUERY_PASSWORD.sub(r"\g<key>***", redacted)
 
 
 class Settings(BaseSettings):
@@ -67,6 +86,11 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str | None = None
     teams_anonymous: bool = False
     public_url: str | None = None
+    webhook_spool_dir: str | None = None
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

@@ -2,7 +2,9 @@
 
 A thin adapter (Microsoft 365 Agents SDK AgentApplication): it resolves the asker, calls the same
 `bot.answers.commands.answer` Slack calls, and renders the typed answer as a card (bot.msteams.cards).
-Invariant: personal answers are never posted in a channel or group chat: they go to a 1:1 chat with the asker.
+Invariants: personal answers are never posted in a channel or group chat: they go to a 1:1 chat with the
+asker. With MICROSOFT_APP_TENANT_ID set, an activity from any other tenant (or naming none) is ignored
+before any handler runs: no answer, no roster lookup, no conversation reference stored.
 """
 
 from __future__ import annotations
@@ -62,11 +64,24 @@ class TokenworthAgent:
             start_typing_timer=False, remove_recipient_mention=True,
         )
         app: AgentApplication[TurnState] = AgentApplication(options, connection_manager=connections)
+        app.before_turn(self.from_our_tenant)
         app.activity(ActivityTypes.message)(self.on_message)
         app.activity(ActivityTypes.conversation_update)(self.on_conversation_update)
         app.activity(ActivityTypes.installation_update)(self.on_installation_update)
         app.error(self.on_error)
         return app
+
+    async def from_our_tenant(self, context: TurnContext, _state: TurnState) -> bool:
+        """True when the activity may be handled: no tenant is configured, or every tenant it names is ours."""
+        ours = (self.runtime.settings.microsoft_app_tenant_id or "").strip().lower()
+        if not ours:
+            return True
+        named = _tenants(context.activity)
+        if named and all(tenant.strip().lower() == ours for tenant in named):
+            return True
+        log.info("ignored a Teams %s from tenant %s: this bot serves one tenant only",
+                 context.activity.type, ", ".join(named) or "(none)")
+        return False
 
     async def on_message(self, context: TurnContext, _state: TurnState) -> None:
         activity = context.activity
@@ -142,6 +157,15 @@ async def _send_one_to_one(client: ConnectorClientBase, activity: Activity, repl
         log.warning("could not open a 1:1 chat with %s: %s", user.id, type(exc).__name__)
         return False
     return True
+
+
+def _tenants(activity: Activity) -> list[str]:
+    """Every tenant id the activity names: the conversation's, and Teams' channelData.tenant.id."""
+    named = [activity.conversation.tenant_id] if activity.conversation and activity.conversation.tenant_id else []
+    data = activity.channel_data
+    tenant = (data.get("tenant") if isinstance(data, dict) else getattr(data, "tenant", None)) or {}
+    tenant_id = tenant.get("id") if isinstance(tenant, dict) else getattr(tenant, "id", None)
+    return named + ([str(tenant_id)] if tenant_id else [])
 
 
 def _card_activity(card: dict[str, Any]) -> Activity:

@@ -5,20 +5,24 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.digest.send import Poster
 from bot.errors import SettingsError
 from bot.people.directory import prepare
 from bot.runtime import Runtime
+from bot.serve.logs import configure_logging
 from bot.serve.scheduler import start_scheduler
 
+if TYPE_CHECKING:
+    from bot.slack.workers import AnswerPool
+
 log = logging.getLogger("tokenworth")
+DRAIN_SECONDS = 60
 
 
 def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()  # one line per record, control characters escaped: see bot.serve.logs
     prepare(runtime)  # the one write point at start: migrations, then the directory; fails fast on a bad config
     posters = _posters(runtime)
     if "slack" in posters:
@@ -72,7 +76,7 @@ def _posters(runtime: Runtime) -> dict[str, Poster]:
     return posters
 
 
-def slack_app(runtime: Runtime, require_signing_secret: bool, workers: Executor | None = None) -> Any:
+def slack_app(runtime: Runtime, require_signing_secret: bool, workers: AnswerPool | None = None) -> Any:
     from bot.slack.app import build_app
     from bot.slack.client import web_client
 
@@ -88,10 +92,20 @@ def _serve_http(runtime: Runtime, host: str, port: int) -> None:
 
     workers = worker_pool(runtime) if runtime.settings.slack_bot_token else None
     app = slack_app(runtime, require_signing_secret=True, workers=workers) if workers else None
-    server = http_server(runtime, app, host, port)
+    server = http_server(runtime, app, host, port, workers=workers)
+    threading.Thread(target=drain_webhooks, args=(server.router, threading.Event()), daemon=True).start()
     signal.signal(signal.SIGTERM, _stop)
     log.info("listening on http://%s:%s (/slack/events, /webhooks/github, /healthz)", host, server.effective_port)
     server.run()
+
+
+def drain_webhooks(router: Any, stop: threading.Event, every: float = DRAIN_SECONDS) -> None:
+    """Until stopped: webhook deliveries spooled while the database was locked are stored once it takes writes."""
+    while not stop.wait(every):
+        try:
+            router.drain_in_background()
+        except Exception as exc:  # noqa: BLE001 - the spool stays on disk; the next round tries again
+            log.warning("could not drain the webhook spool yet: %s", exc)
 
 
 def _serve_socket(runtime: Runtime) -> None:

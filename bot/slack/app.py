@@ -8,7 +8,7 @@ Invariant: each event is one call to the core (one read of the asker's figures),
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -19,18 +19,24 @@ from bot.digest.charts import person_trend_png
 from bot.runtime import Runtime
 from bot.slack.identity import email_for_user
 from bot.slack.render import answer_blocks, answer_text, home_blocks
-from bot.slack.workers import ask, ask_home
+from bot.slack.workers import AnswerPool, ask, ask_home
 
 log = logging.getLogger("tokenworth.slack")
+# Bolt's INFO lines include request bodies (a rejected request's whole body, token and response_url):
+# its loggers take this one's level when the app is built, whatever the root logger's level is.
+BOLT_LOG = logging.getLogger("tokenworth.slack.bolt")
+BOLT_LOG.setLevel(logging.WARNING)
 LISTENER_THREADS = 64
 HOME_BLOCKS = 100
 SORRY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
 
 
-def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, workers: Executor | None = None) -> App:
+def build_app(
+    runtime: Runtime, client: WebClient, signing_secret: str | None, workers: AnswerPool | None = None
+) -> App:
     """The Bolt app; with `workers` (see bot.slack.workers) answers are computed in other processes."""
     app = App(
-        client=client, signing_secret=signing_secret, process_before_response=False,
+        client=client, signing_secret=signing_secret, process_before_response=False, logger=BOLT_LOG,
         token_verification_enabled=False, request_verification_enabled=signing_secret is not None,
         # Listeners mostly wait (on Slack, or on a worker process); plenty of threads keep acks immediate.
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="tokenworth-listener"),
@@ -61,7 +67,7 @@ def build_app(runtime: Runtime, client: WebClient, signing_secret: str | None, w
     return app
 
 
-def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any], workers: Executor | None) -> Answer:
+def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any], workers: AnswerPool | None) -> Answer:
     email = email_for_user(runtime, client, command["user_id"])
     return ask(workers, runtime, email, command.get("text") or "")
 

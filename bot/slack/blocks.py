@@ -50,9 +50,10 @@ def detail_blocks(digest: Digest) -> list[dict[str, Any]]:
         DividerBlock(),
         SectionBlock(text=MarkdownTextObject(text=_bullets("Signals (counts, never names)", signal_lines(digest)))),
     ]
-    if digest.kudos:
+    kudos = kudos_lines(digest)
+    if kudos:
         blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(
-            text=_bullets("Shipped this week (people who opted in to kudos)", kudos_lines(digest))))]
+            text=_bullets("Shipped this week (people who opted in to kudos)", kudos)))]
     return _validated(blocks)
 
 
