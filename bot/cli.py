@@ -19,7 +19,7 @@ from bot.config.org import OrgConfig
 from bot.config.settings import load_settings
 from bot.core.weeks import Week
 from bot.errors import ConfigError, TokenworthError
-from bot.ingest.files import ingest_paths
+from bot.ingest.files import FileReport, ingest_each
 from bot.people.directory import prepare
 from bot.runtime import Runtime
 from storage.engine import session_scope
@@ -64,16 +64,23 @@ def cli() -> None:
 def ingest(runtime: Runtime, paths: tuple[Path, ...], source: str | None, as_json: bool) -> None:
     """Ingest usage and outcome feed files (directories are walked)."""
     config = _prepare_for_ingest(runtime)
-    reports = ingest_paths(runtime.engine, paths, source, _progress() if sys.stderr.isatty() else None, config)
-    if as_json:
-        click.echo(json.dumps({"files": [r.as_json() for r in reports]}, indent=2))
-    else:
-        for r in reports:
-            click.echo(f"{r.path}: {r.source or 'unusable'}: {r.records} read, {r.stored} stored, "
-                       f"{r.duplicates} duplicates, {r.skipped} skipped, {r.rejected} rejected")
+    reports: list[FileReport] = []
+    for r in ingest_each(runtime.engine, paths, source, _progress() if sys.stderr.isatty() else None, config):
+        reports.append(r)
+        if not as_json:  # each file's report as soon as it is done, whatever the next file does
+            click.echo(_ingest_line(r))
             for error in r.errors:
                 click.echo(f"  rejected {error['where']}: {error['reason']}", err=True)
+    if as_json:
+        click.echo(json.dumps({"files": [r.as_json() for r in reports]}, indent=2))
     sys.exit(2 if any(r.unusable for r in reports) else 1 if any(r.rejected for r in reports) else 0)
+
+
+def _ingest_line(r: FileReport) -> str:
+    forgotten = f" ({r.forgotten} forgotten)" if r.forgotten else ""
+    removed = f", {r.removed} removed as restated" if r.removed else ""
+    return (f"{r.path}: {r.source or 'unusable'}: {r.records} read, {r.stored} stored, {r.duplicates} duplicates, "
+            f"{r.skipped} skipped{forgotten}, {r.rejected} rejected{removed}")
 
 
 @cli.command(name="ingest-errors")
@@ -330,6 +337,59 @@ def teams_package(runtime: Runtime, out: Path) -> None:
 
     path = build_package(runtime.settings, out)
     click.echo(f"Wrote {path}: in Teams, Apps > Manage your apps > Upload an app, then add it to each team.")
+
+
+@cli.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First UTC day to list (default: the whole log).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows and a summary as JSON.")
+@common
+def audit(runtime: Runtime, since: Any, as_json: bool) -> None:
+    """The access log: every showing of team figures (when, which surface, to whom), never a figure or a ranking."""
+    from bot.governance.audit import audit_json, audit_lines, audit_rows
+
+    rows = audit_rows(runtime.engine, since.date() if since else None)
+    click.echo(json.dumps(audit_json(rows), indent=2) if as_json else "\n".join(audit_lines(rows)))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the rows removed per table as JSON.")
+@common
+def purge(runtime: Runtime, as_json: bool) -> None:
+    """Delete per-person rows older than the config's retention.days now (`serve` does it daily)."""
+    from bot.governance.retention import purge as purge_old
+
+    days = runtime.config.retention.days
+    result = purge_old(runtime.engine, days)
+    click.echo(json.dumps({"retention_days": days, **result.as_json()}, indent=2) if as_json
+               else "\n".join(result.lines(days)))
+
+
+@cli.command()
+@click.option("--email", required=True, help="The person's email address (already removed from the config).")
+@click.option("--alias", "aliases", multiple=True, metavar="KIND:VALUE",
+              help="A feed identity of theirs no longer linked to them (repeatable), e.g. github:cara-codes.")
+@click.option("--requested-by", "requested_by", help="Who asked for the erasure (default: the OS user).")
+@common
+def forget(runtime: Runtime, email: str, aliases: tuple[str, ...], requested_by: str | None) -> None:
+    """Erase a person's rows, identities and links, and log the erasure by hashes only."""
+    from bot.governance.erasure import forget as erase
+    from bot.governance.erasure import parse_alias, requester
+
+    refs = [parse_alias(a) for a in aliases]
+    done = erase(runtime.engine, runtime.config, email, refs, requested_by or requester())
+    for line in done.lines(email.strip().lower()):
+        click.echo(line, err=line.startswith("warning:"))
+
+
+@cli.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Directory for dpia.md (and .pdf).")
+@common
+def dpia(runtime: Runtime, out: Path) -> None:
+    """Write the DPIA and works-council pack (Markdown; PDF too where pandoc or libreoffice is installed)."""
+    from bot.governance.dpia import gather, render, write_pack
+
+    paths, note = write_pack(out, render(gather(runtime.engine, runtime.config, runtime.config_path)))
+    click.echo(f"Wrote {', '.join(str(p) for p in paths)} ({note})")
 
 
 def _progress() -> Callable[[int], None]:

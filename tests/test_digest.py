@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bot.config.settings import Settings
 from bot.core.weeks import Week
 from bot.demo.run import DemoSpec, write_demo_org
 from bot.digest.build import load_digest
+from bot.digest.format import money, share
 from bot.digest.text import digest_text
 from bot.ingest.files import ingest_paths
 from bot.people.directory import prepare
@@ -79,7 +81,14 @@ def test_digest_figures_equal_the_sum_of_members_me(demo: Runtime) -> None:
             assert digest.current.spend_usd == pytest.approx(sum(m.spend_usd for m in mine))
             assert digest.current.outcome_points == pytest.approx(sum(m.outcome_points for m in mine))
             assert digest.current.people_active == sum(m.active for m in mine)
-            assert digest.savings_usd == pytest.approx(sum(m.savings_usd for m in mine))
+            # Savings are a figure over the people who used frontier models: shown (and then equal to the sum)
+            # only with the frontier tier's spend, which is shown only when its users and the rest of the team
+            # each number at least 5, or are everyone; otherwise withheld with the reason recorded.
+            if digest.savings_usd is not None:
+                assert digest.savings_usd == pytest.approx(sum(m.savings_usd for m in mine))
+            else:
+                assert digest.current.sheet is not None and digest.current.sheet.reason("savings_usd") is not None
+                assert digest.figure("tier:frontier") is None
 
 
 def test_team_below_the_privacy_floor_shows_no_figures(sqlite_engine: Engine, tmp_path: Path) -> None:
@@ -130,3 +139,17 @@ def test_charts_render_the_same_from_several_threads(demo: Runtime) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(charts_for, digests * 2))
     assert together == alone * 2
+
+
+def test_every_amount_in_a_digest_is_a_disclosed_figure(demo: Runtime) -> None:
+    """Digest lines are built from figures only: each dollar amount and percentage shown is one of them."""
+    with session_scope(demo.engine) as session:
+        digests = [load_digest(session, demo.config, demo.prices, t.name, WEEK) for t in demo.config.teams]
+    for digest in digests:
+        sheets = [view.sheet for view in digest.history if view.sheet is not None]
+        figures = [f for sheet in sheets for f in sheet.figures]
+        allowed = {money(f.value) for f in figures} | {money(digest.spend_without_outcomes_usd)}
+        text = digest_text(digest)
+        assert set(re.findall(r"\$[\d,]+\.\d\d", text)) <= allowed
+        shares = {share(f.value) for f in figures if f.key == "frontier_share"}
+        assert set(re.findall(r"share of spend: (\d+%)", text)) <= shares

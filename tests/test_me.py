@@ -7,14 +7,21 @@ import json
 import pytest
 from sqlalchemy import Engine
 
-from bot.answers.me import me_report
-from bot.config.org import OrgConfig
+from bot.answers.me import me_of, me_report
+from bot.answers.text import me_text
+from bot.config.org import OrgConfig, Policy
+from bot.core.metrics import PersonWeek
 from bot.core.prices import PriceTable
 from bot.core.weeks import Week
+from bot.digest.format import ratio
 from bot.errors import UnknownPerson
 from bot.ingest.files import ingest_paths
+from bot.reads.person_weeks import AskerWeeks, TeamWeeks, span
 from storage.engine import session_scope
+from storage.models import Person
 from tests.conftest import FIXTURES
+
+W47 = Week.parse("2026-W47")
 
 
 @pytest.fixture
@@ -99,3 +106,42 @@ def test_adding_an_alias_later_reattributes_without_reingesting(acme: Engine, ac
     assert me(acme, acme_config, prices, "ana@acme.test", "2026-W47")["outcomes"]["pr_merged"] == 0
     sync_directory(acme, acme_config)
     assert me(acme, acme_config, prices, "ana@acme.test", "2026-W47")["outcomes"]["pr_merged"] == 3
+
+
+def asker_in_a_team_of(size: int, asker: int) -> AskerWeeks:
+    """A team where member i spent $100 and scored i + 1 points in the week: distinct yields."""
+    members = tuple(Person(id=i, email=f"p{i}@acme.test", name=f"P{i}", team="t") for i in range(size))
+    figures = {(i, str(w)): PersonWeek(str(w), spend_usd=100.0, outcome_points=float(i + 1), active=True)
+               for i in range(size) for w in span(W47.shift(-4), W47)}
+    return AskerWeeks(members[asker], asker, TeamWeeks(members, span(W47.shift(-4), W47), figures))
+
+
+def test_a_band_is_named_by_what_it_is_and_shown_only_when_every_band_is_a_group() -> None:
+    report = me_of(asker_in_a_team_of(15, asker=14), W47, Policy())
+    assert report.team is not None and report.team.band == "upper band (the 5 highest of 15)"
+    text = me_text(report)
+    assert "upper band (the 5 highest of 15)" in text and "quarter" not in text
+    assert "Bands split the team's yields into thirds (lower, middle, upper), each holding at least 5 people" in text
+
+
+@pytest.mark.parametrize("size", [5, 6, 14])
+def test_without_bands_me_shows_the_askers_figure_beside_the_teams(size: int) -> None:
+    report = me_of(asker_in_a_team_of(size, asker=0), W47, Policy())
+    assert report.team is not None and report.team.band is None
+    assert report.as_json()["team"]["band_withheld"].startswith("a band is shown only when each of the three bands")
+    own = ratio(report.figures.yield_per_100usd)
+    assert f"Your yield: {own} per $100, beside your team's (team middle" in me_text(report)
+    assert "band (" not in me_text(report) and "quarter" not in me_text(report)
+
+
+def test_the_team_middle_shown_in_me_is_no_members_own_yield() -> None:
+    read = asker_in_a_team_of(7, asker=2)
+    squares = {key: PersonWeek(week.week, spend_usd=100.0, outcome_points=float((key[0] + 1) ** 2), active=True)
+               for key, week in read.team.figures.items()}  # yields 1, 4, 9, 16, 25, 36, 49
+    report = me_of(AskerWeeks(read.person, 2, TeamWeeks(read.team.members, read.team.weeks, squares)), W47, Policy())
+    assert report.team is not None and report.team.median_yield_per_100usd == pytest.approx(50 / 3)  # not 16
+    assert report.team.middle_of == 7 and "the mean of the middle three of 7 yields" in me_text(report)
+
+
+def test_savings_are_labelled_as_an_estimate_in_me() -> None:
+    assert "would have saved an estimated $0.00 (estimate:" in me_text(me_of(asker_in_a_team_of(5, 0), W47, Policy()))

@@ -181,3 +181,30 @@ def test_without_a_public_url_the_digest_still_posts_without_charts(demo_templat
     card = activity["attachments"][0]["content"]
     assert_valid_card(card)
     assert not [e for e in card["body"] if e["type"] == "Image"]
+
+
+def test_the_other_platform_shows_the_figures_first_shown_elsewhere(demo: Runtime, tmp_path: Path,
+                                                                     connector: FakeConnector) -> None:
+    """A manager's `team` (on Slack, say) publishes platform's week; after a member moves, Teams posts that."""
+    from bot.answers.commands import answer
+
+    path = tmp_path / "tokenworth.yml"
+    config = yaml.safe_load(Path(demo.config_path).read_text())
+    manager = next(t for t in config["teams"] if t["name"] == "platform")["managers"][0]
+    config["people"].append({"email": manager, "name": "Lead", "team": "growth"})
+
+    def restart() -> Runtime:
+        path.write_text(yaml.safe_dump(config))
+        runtime = Runtime(demo.settings, demo.db_url, str(path))
+        prepare(runtime)
+        return runtime
+
+    shown = answer(restart(), manager, f"team platform {WEEK}").text
+    spend = next(line.split(":", 1)[1].split()[0] for line in shown.splitlines() if line.startswith("AI spend"))
+    next(p for p in config["people"] if p["team"] == "platform")["team"] = "growth"
+    moved = restart()
+    bot_added_to(moved, connector, channel_of("platform"))
+    assert send_digest(moved, "platform", WEEK, poster(moved)).state == "posted"
+    [(_, activity)] = connector.activities(channel_of("platform"))
+    texts = card_texts(activity["attachments"][0]["content"])
+    assert f"AI spend: {spend}" in texts and "People active: 6" in texts

@@ -2,19 +2,22 @@
 
 Slack and Teams adapters resolve the asker to an email, call `answer`, and render the typed result.
 Invariants: command text can never select another person (the only person-valued input is the
-asker); answering never writes, except `kudos`, which changes the asker's own opt-in; and each
-answer reads its figures once (see `bot.reads.person_weeks`).
+asker); answering never writes, except `kudos`, which changes the asker's own opt-in, and `team`,
+which publishes the team-week's snapshot the first time its figures are shown and logs the showing;
+and each answer reads its figures once (see `bot.reads.person_weeks`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session
 
 from bot.answers.me import me_reports, me_weeks, read_me
+from bot.answers.preview import rules_for
 from bot.answers.text import plain, say
 from bot.answers.types import (
     Answer,
@@ -32,13 +35,15 @@ from bot.answers.types import (
     TrendAnswer,
     UsageProblem,
 )
+from bot.core.signals import idle_seats
 from bot.core.weeks import Week
-from bot.digest.build import digest_weeks, load_digest, shipped_summary
+from bot.digest.build import digest_weeks, load_digest, member_flags, shipped_summary
 from bot.digest.guard import guard
 from bot.digest.ledger import shown_groups
+from bot.digest.publish import log_showing, publish_digest
 from bot.errors import TokenworthError, UnknownPerson, UsageError
-from bot.reads.person_weeks import read_asker, span, team_weeks
-from bot.reads.queries import person_by_email, sources_for_person
+from bot.reads.person_weeks import TeamWeeks, read_asker, span, team_weeks
+from bot.reads.queries import person_by_email, seat_facts, sources_for_person
 from bot.runtime import Runtime
 from storage.engine import session_scope
 from storage.models import Person
@@ -180,10 +185,21 @@ def _preview(runtime: Runtime, email: str, now: datetime, prefix: str) -> Previe
             return PreviewAnswer(team=None)
         read = team_weeks(session, runtime.config, runtime.prices, person.team, digest_weeks(week))
         digest = load_digest(session, runtime.config, runtime.prices, person.team, week, read=read)
+        flags = () if digest.suppressed else _own_flags(session, runtime, read, _id(person), week)
+    pid, mine = _id(person), read.of(_id(person), week)
     return PreviewAnswer(
         team=person.team, digest=digest, kudos_opt_in=person.kudos_opt_in, named_as=person.name or person.email,
-        shipped=shipped_summary(read.of(_id(person), week)), kudos_command=f"{prefix} kudos on".strip(),
+        shipped=shipped_summary(mine), kudos_command=f"{prefix} kudos on".strip(),
+        named=digest.sheet is not None and pid in dict(digest.sheet.kudos) and pid in digest.named,
+        rules=rules_for(digest, pid, mine, flags),
     )
+
+
+def _own_flags(session: Session, runtime: Runtime, read: TeamWeeks, pid: int, week: Week) -> list[str]:
+    """The asker's flags, as the digest counted them."""
+    idle = idle_seats(seat_facts(session, [pid], week.monday, week.end), week)
+    cost = {pid: sum(seat.monthly_cost_usd or 0.0 for seat in idle)}
+    return member_flags(read.figures, read.ids, week, cost, runtime.config)[pid]
 
 
 def _kudos(runtime: Runtime, email: str, args: list[str]) -> KudosAnswer:
@@ -197,9 +213,16 @@ def _kudos(runtime: Runtime, email: str, args: list[str]) -> KudosAnswer:
 
 
 def _privacy(runtime: Runtime, email: str) -> PrivacyAnswer:
+    """What is stored about the asker, and the access log's rows that included them (by role, never by name)."""
+    from bot.governance.access import exposures, showings_including
+
+    config = runtime.config
     with session_scope(runtime.engine) as session:
-        sources = sources_for_person(session, _id(_person(session, email)))
-    return PrivacyAnswer(tuple(sources), runtime.config.policy.min_group_size)
+        person_id = _id(_person(session, email))
+        sources = sources_for_person(session, person_id)
+        rows = showings_including(session, person_id)
+    shown = exposures(rows, email, {t.name: t.managers for t in config.teams})
+    return PrivacyAnswer(tuple(sources), config.policy.min_group_size, config.retention.days, shown)
 
 
 def _team(runtime: Runtime, email: str, args: list[str], now: datetime) -> TeamAnswer | Refusal:
@@ -211,7 +234,13 @@ def _team(runtime: Runtime, email: str, args: list[str], now: datetime) -> TeamA
         if team is None or email.lower() not in {m.lower() for m in team.managers}:
             return Refusal()
         digest = load_digest(session, runtime.config, runtime.prices, team.name, week)
-    return TeamAnswer(guard(digest, shown_groups(runtime.engine, team.name, str(week))))
+    if week.end > now.date() and not digest.current.published:
+        return TeamAnswer(replace(digest, withheld=(
+            f"Week {week} is not over yet. A team-week's figures are published once, after it ends, and every "
+            "later showing shows those; ask again next week.")))
+    digest = publish_digest(runtime.engine, guard(digest, shown_groups(runtime.engine, team.name, str(week))))
+    log_showing(runtime.engine, digest, "team", "person", email.strip().lower())
+    return TeamAnswer(digest)
 
 
 def _person(session: Session, email: str) -> Person:

@@ -1,8 +1,10 @@
 """`me`: one person's weeks, privately, with where they stand in their team as a band.
 
 Invariant: the reports of one request are built in memory from one read model (`read_me`), so one
-week and twelve weeks cost the same number of queries. The band is shown only for teams at or above
-the privacy floor, and never names or ranks anyone else.
+week and twelve weeks cost the same number of queries. What the asker learns about their team (its
+middle yield, their band) passes `bot.core.disclosure.disclose` like any figure shown about others: a
+band only when each of the three bands holds at least `min_group_size` people, otherwise the asker's own
+figure beside the team's; never a name or a rank.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config.org import OrgConfig, Policy
-from bot.core.metrics import PersonWeek, band, median
+from bot.core.disclosure import Middle, Standing, disclose, middle
+from bot.core.metrics import PersonWeek
 from bot.core.prices import PriceTable
 from bot.core.signals import SPIKE_HISTORY_WEEKS, Flag, idle_seats, person_flags, rework
 from bot.core.weeks import Week
@@ -25,8 +28,11 @@ from bot.reads.person_weeks import AskerWeeks, read_asker
 class TeamStanding:
     name: str
     people: int
-    median_yield_per_100usd: float | None
-    band: str | None
+    median_yield_per_100usd: float | None  # the mean of the middle two or three yields, when disclosed
+    band: str | None  # what the band is ("lower band (the 6 lowest of 18)"), when every band is a group
+    middle_of: int = 0  # how many yields the middle is taken over
+    band_withheld: str | None = None  # why there is no band, when the asker has a yield
+    min_group_size: int = 5
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class MeReport:
             "team": None if self.team is None else {
                 "name": self.team.name, "people": self.team.people,
                 "median_yield_per_100usd": self.team.median_yield_per_100usd, "band": self.team.band,
+                "band_withheld": self.team.band_withheld,
             },
         }
 
@@ -96,23 +103,37 @@ def me_of(read: AskerWeeks, week: Week, policy: Policy) -> MeReport:
     history = [week.shift(-back) for back in range(SPIKE_HISTORY_WEEKS, 0, -1)]
     standing = _standing(person.team, read, week, policy.min_group_size)
     flags = person_flags(
-        mine, [read.mine(w).spend_usd for w in history],
-        standing.median_yield_per_100usd if standing else None,
+        mine, [read.mine(w).spend_usd for w in history], _team_middle(read, week, policy.min_group_size),
         idle_seats(read.seats_in(week), week), policy.flags,
     )
     return MeReport(person.email, person.name, week, mine, standing, tuple(flags),
                     rework(read.activity_in(week), mine.outcomes["pr_reverted"]))
 
 
+def _yields(read: AskerWeeks, week: Week) -> dict[int, float]:
+    return {i: y for i in read.team.ids if (y := read.team.of(i, week).yield_per_100usd) is not None}
+
+
+def _team_middle(read: AskerWeeks, week: Week, min_group_size: int) -> float | None:
+    """What the frontier-heavy flag compares the asker's yield with (never shown as a number by the flag)."""
+    yields = _yields(read, week)
+    return middle(yields.values()) if len(read.team.ids) >= min_group_size and len(yields) >= min_group_size \
+        else None
+
+
 def _standing(team: str | None, read: AskerWeeks, week: Week, min_group_size: int) -> TeamStanding | None:
-    """The team median and the person's band, only for teams at or above the privacy floor."""
+    """The team's middle yield and the asker's band, as `disclose` allows; None below the privacy floor."""
     ids = read.team.ids
     if team is None or len(ids) < min_group_size:
         return None
-    yields = [y for y in (read.team.of(i, week).yield_per_100usd for i in ids) if y is not None]
-    own = read.mine(week).yield_per_100usd
-    enough = len(yields) >= min_group_size
+    group = frozenset(i for i in ids if read.team.of(i, week).active)
+    yields = _yields(read, week)
+    sheet = disclose(group, min_group_size, [
+        Middle("median_yield_per_100usd", yields), Standing("band", read.person_id, yields),
+    ])
+    middle_figure, band, why = sheet.get("median_yield_per_100usd"), sheet.get("band"), sheet.reason("band")
     return TeamStanding(
-        name=team, people=len(ids), median_yield_per_100usd=median(yields) if enough else None,
-        band=band(own, yields) if own is not None and enough else None,
+        name=team, people=len(ids), median_yield_per_100usd=middle_figure.value if middle_figure else None,
+        band=band.label if band else None, middle_of=middle_figure.people if middle_figure else 0,
+        band_withheld=why.reason if why and read.person_id in yields else None, min_group_size=min_group_size,
     )

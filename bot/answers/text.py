@@ -28,6 +28,7 @@ from bot.answers.types import (
 from bot.core.metrics import yield_per_100usd
 from bot.digest.format import money, points, ratio, share
 from bot.digest.text import digest_text
+from bot.governance import NOT_FOR_EVALUATION
 
 HELP_INTRO = "Outcomes per dollar, only about you, only to you."
 REWORK_LABELS = {
@@ -54,7 +55,9 @@ def lines(answer: Answer) -> list[Line]:
         case TeamAnswer():
             return _plain_lines(digest_text(answer.digest))
         case PreviewAnswer():
-            return [_preview_line(answer)]
+            return [_preview_line(answer), *((rule,) for rule in answer.rules)]
+        case PrivacyAnswer():
+            return privacy_lines(answer)
         case _:
             return [_short_line(answer)]
 
@@ -93,14 +96,12 @@ def say(*commands: str, example: str | None = None) -> Line:
     return tuple(spans)
 
 
-def _short_line(answer: KudosAnswer | PrivacyAnswer | Refusal | NotLinked) -> Line:
+def _short_line(answer: KudosAnswer | Refusal | NotLinked) -> Line:
     match answer:
         case KudosAnswer(on=True):
             return ("Kudos on: the weekly digest may name you for what you shipped (never for usage).",)
         case KudosAnswer():
             return ("Kudos off: the weekly digest will not name you.",)
-        case PrivacyAnswer():
-            return (_privacy_text(answer),)
         case Refusal():
             return ("Sorry, the team digest is only for that team's configured managers.",)
         case NotLinked():
@@ -110,16 +111,37 @@ def _short_line(answer: KudosAnswer | PrivacyAnswer | Refusal | NotLinked) -> Li
             )
 
 
-def _privacy_text(answer: PrivacyAnswer) -> str:
+SURFACES = {"digest": "the weekly digest", "team": "the team command", "admin_digest": "an admin digest",
+            "export": "an export", "preview": "a digest preview"}
+
+
+def privacy_lines(answer: PrivacyAnswer) -> list[Line]:
+    """What is stored, how often figures that included the asker were shown and to whom, and the retention."""
     feeds = ", ".join(answer.sources) if answer.sources else "no feed yet"
-    return (
-        "What tokenworth stores about you: AI usage per day, tool and model (tokens, requests, list-price "
-        "value), activity counts (sessions, lines, accepted and rejected suggestions), outcomes (merged PRs, "
-        f"reverts, closed tickets) and the feed identities that map to you. Feeds with data about you: {feeds}. "
-        "No prompts, code or messages are stored. Your own numbers go only to you; anything shown to others "
-        f"covers at least {answer.min_group_size} people and never ranks anyone. Data is kept "
-        "until your admin deletes it; there is no automatic expiry yet."
-    )
+    return [
+        ("What tokenworth stores about you: AI usage per day, tool and model (tokens, requests, list-price "
+         "value), activity counts (sessions, lines, accepted and rejected suggestions), outcomes (merged PRs, "
+         f"reverts, closed tickets) and the feed identities that map to you. Feeds with data about you: {feeds}. "
+         "No prompts, code or messages are stored.",),
+        (f"Your own numbers go only to you; anything shown to others covers at least {answer.min_group_size} "
+         "people and never ranks anyone.",),
+        *_shown_lines(answer),
+        ("Retention: rows about your days (usage, activity, outcomes, seats) are deleted ",
+         Strong(f"{answer.retention_days} days"), " after the day they describe, every day. The log of who was "
+         "shown team figures holds no figures and is kept without limit. Your admin can erase everything about "
+         "you on request with ", Code("tokenworth forget"), ".",),
+        (NOT_FOR_EVALUATION,),
+    ]
+
+
+def _shown_lines(answer: PrivacyAnswer) -> list[Line]:
+    if not answer.shown:
+        return [("Figures that included you have not been shown to anyone yet.",)]
+    total = sum(e.times for e in answer.shown)
+    since = min(e.first for e in answer.shown)
+    head = f"Figures that included you were shown {total} time{'s' if total != 1 else ''} since {since:%Y-%m-%d}:"
+    return [(head,), *((f"• {e.times}× {SURFACES.get(e.surface, e.surface)} to {e.audience}, "
+                        f"last on {e.last:%Y-%m-%d}",) for e in answer.shown)]
 
 
 def _preview_line(answer: PreviewAnswer) -> Line:
@@ -131,8 +153,15 @@ def _preview_line(answer: PreviewAnswer) -> Line:
                 f"{digest.min_group_size} people active), so nothing about you.",)
     shown = (f"Last week's digest for {answer.team} includes you only inside team totals of "
              f"{digest.current.people_active} people, and flags only as counts.")
-    if answer.kudos_opt_in and answer.shipped:
+    held = digest.sheet.reason("kudos") if digest.sheet is not None else None
+    if answer.kudos_opt_in and answer.named:
         return (f"{shown} You opted in to kudos, so it names you: \"{answer.named_as}: {answer.shipped}\".",)
+    if answer.kudos_opt_in and held is not None:
+        return (f"{shown} You opted in to kudos, but it names nobody this week: {held.reason}, so that nobody "
+                "can be singled out by elimination.",)
+    if answer.kudos_opt_in and answer.shipped:
+        return (f"{shown} You opted in to kudos, but you are not named: you opted in, or what you shipped "
+                "arrived, after these figures were published.",)
     if answer.kudos_opt_in:
         return (f"{shown} You opted in to kudos; you'd be named when you ship something.",)
     return (f"{shown} It never names you. ", Code(answer.kudos_command), " lets it name what you shipped.")
@@ -154,8 +183,9 @@ def me_text(report: MeReport) -> str:
         f"{points(o['tickets_closed'])} tickets closed → {points(f.outcome_points)} outcome points",
         f"Yield: {ratio(f.yield_per_100usd)} points per $100"
         + ("" if f.yield_per_100usd is not None else " (needs at least $1 of spend)"),
-        f"Frontier share of spend: {share(f.frontier_share)}; "
-        f"the standard tier would have saved {money(f.savings_usd)}",
+        f"Frontier share of spend: {share(f.frontier_share)}; the standard tier would have saved an estimated "
+        f"{money(f.savings_usd)} (estimate: the same tokens at the standard model's list prices; an upper bound, "
+        "since it may need more tokens or turns)",
     ]
     if f.unpriced_models:
         text.append(f"Not priced yet (left out of spend): {', '.join(sorted(f.unpriced_models))}")
@@ -170,12 +200,18 @@ def me_text(report: MeReport) -> str:
 
 
 def _standing_line(report: MeReport) -> str:
-    if report.team is None:
+    team, own = report.team, ratio(report.figures.yield_per_100usd)
+    if team is None:
         return "Team comparison: hidden, your team is smaller than the privacy floor."
-    if report.team.band is None:
-        return f"Team median yield: {ratio(report.team.median_yield_per_100usd)} per $100 (no band for you this week)."
-    return (f"Team: you are in the {report.team.band} of {report.team.people} people on yield "
-            f"(team median {ratio(report.team.median_yield_per_100usd)} per $100).")
+    middle = (f"team middle {ratio(team.median_yield_per_100usd)} per $100, the mean of the middle "
+              f"{'two' if team.middle_of % 2 == 0 else 'three'} of {team.middle_of} yields"
+              if team.median_yield_per_100usd is not None else "team middle not shown this week")
+    if team.band is None:
+        why = f" No band: {team.band_withheld}." if team.band_withheld else ""
+        return f"Your yield: {own} per $100, beside your team's ({middle}).{why}"
+    return (f"Team: your yield of {own} per $100 is in the {team.band} of the people with a yield in your team "
+            f"of {team.people} ({middle}). Bands split the team's yields into thirds (lower, middle, upper), each "
+            f"holding at least {team.min_group_size} people; nobody is ranked.")
 
 
 def period_text(reports: tuple[MeReport, ...]) -> str:

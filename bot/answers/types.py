@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from bot.answers.me import MeReport
+from bot.config.org import DEFAULT_RETENTION_DAYS
 from bot.core.metrics import PersonWeek
 from bot.digest.build import Digest
+from bot.governance.access import Exposure
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class PreviewAnswer(AnswerBase):
     named_as: str = ""  # how a kudos line names the asker
     shipped: str = ""  # what the asker shipped that week, as a kudos line says it ("" for nothing)
     kudos_command: str = "kudos on"  # the command that opts in, with the platform's prefix
+    named: bool = False  # whether the digest's kudos name the asker
+    rules: tuple[str, ...] = ()  # each disclosure rule that decided what the digest shows of the asker's week
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,13 @@ class KudosAnswer(AnswerBase):
 
 @dataclass(frozen=True)
 class PrivacyAnswer(AnswerBase):
+    """What is stored about the asker, how often figures including them were shown and to whom, how long kept."""
+
     kind: ClassVar[str] = "privacy"
     sources: tuple[str, ...]  # the feeds holding anything about the asker
     min_group_size: int
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    shown: tuple[Exposure, ...] = ()  # per surface and audience (channels and roles, never other people's names)
 
 
 @dataclass(frozen=True)

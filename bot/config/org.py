@@ -9,7 +9,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from bot.errors import ConfigError
 
@@ -19,6 +19,8 @@ ALIAS_KINDS = (
     "litellm", "linear", "jira", "otel", "slack", "teams",
 )
 Tier = Literal["frontier", "standard", "economy"]
+DEFAULT_RETENTION_DAYS = 400
+MIN_RETENTION_DAYS = 120  # 12 weeks of `me`, plus the 4 weeks its spike flag compares against, and some slack
 
 
 class _Strict(BaseModel):
@@ -116,6 +118,98 @@ class Policy(_Strict):
         return value
 
 
+WorkKind = Literal["feat", "fix", "refactor", "perf", "test", "docs", "chore", "other"]
+WORK_KINDS: tuple[WorkKind, ...] = ("feat", "fix", "refactor", "perf", "test", "docs", "chore", "other")
+TITLE_PREFIXES: dict[str, WorkKind] = {
+    "feat": "feat", "feature": "feat", "fix": "fix", "bugfix": "fix", "hotfix": "fix", "refactor": "refactor",
+    "perf": "perf", "test": "test", "tests": "test", "docs": "docs", "doc": "docs", "chore": "chore",
+    "build": "chore", "ci": "chore", "deps": "chore",
+}
+LABELS: dict[str, WorkKind] = {
+    "feature": "feat", "enhancement": "feat", "improvement": "feat", "bug": "fix", "bugfix": "fix", "hotfix": "fix",
+    "regression": "fix", "refactor": "refactor", "refactoring": "refactor", "tech debt": "refactor",
+    "performance": "perf", "perf": "perf", "test": "test", "tests": "test", "testing": "test",
+    "documentation": "docs", "docs": "docs", "chore": "chore", "dependencies": "chore", "ci": "chore",
+    "build": "chore",
+}
+ISSUE_TYPES: dict[str, WorkKind] = {
+    "bug": "fix", "defect": "fix", "incident": "fix", "story": "feat", "new feature": "feat", "feature": "feat",
+    "improvement": "feat", "technical debt": "refactor", "tech debt": "refactor", "documentation": "docs",
+    "test": "test", "chore": "chore",
+}
+_KIND_DEFAULTS = {"title_prefixes": TITLE_PREFIXES, "labels": LABELS, "issue_types": ISSUE_TYPES}
+
+
+class WorkKinds(_Strict):
+    """An outcome's kind: its conventional-commit title prefix, else its Jira issue type, else a label.
+
+    Entries given in the config extend and override the defaults; map a default to `other` to switch it off.
+    """
+
+    title_prefixes: dict[str, WorkKind] = TITLE_PREFIXES
+    dependency_titles: tuple[str, ...] = ("bump ", "update dependency ", "update module ")
+    labels: dict[str, WorkKind] = LABELS
+    issue_types: dict[str, WorkKind] = ISSUE_TYPES
+
+    @field_validator("title_prefixes", "labels", "issue_types", mode="before")
+    @classmethod
+    def _extend_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {**_KIND_DEFAULTS[str(info.field_name)], **{str(k).strip().casefold(): v for k, v in value.items()}}
+
+    @field_validator("dependency_titles")
+    @classmethod
+    def _folded(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.casefold() for v in value if v.strip())
+
+
+class WorkSizes(_Strict):
+    """An outcome's size: lines changed for a PR, story points or estimate for a ticket."""
+
+    trivial_lines: int = Field(default=20, ge=0)
+    small_lines: int = 200
+    large_lines: int = 1000
+    small_points: float = Field(default=2, ge=0)
+    large_points: float = 8
+    trivial_kinds: tuple[WorkKind, ...] = ("docs", "chore")
+
+    @model_validator(mode="after")
+    def _rising(self) -> WorkSizes:
+        if not self.trivial_lines < self.small_lines < self.large_lines:
+            raise ValueError("must rise: trivial_lines < small_lines < large_lines")
+        if not self.small_points < self.large_points:
+            raise ValueError("must rise: small_points < large_points")
+        return self
+
+
+class WorkClasses(_Strict):
+    kinds: WorkKinds = WorkKinds()
+    sizes: WorkSizes = WorkSizes()
+
+
+class ReworkRules(_Strict):
+    """A merged PR or closed ticket survives when nothing undoes it within `window_days`."""
+
+    window_days: int = Field(default=21, ge=1, le=180)
+    # files a follow-up fix touching them does not tie to earlier PRs (every PR touches them)
+    ignore_files: tuple[str, ...] = ("CHANGELOG*", "*.lock", "package-lock.json", "go.sum")
+
+
+class ModelFit(_Strict):
+    """When the org's own outcomes count as evidence for a model tier in a work class."""
+
+    min_outcomes: int = 10
+    group_by: Literal["size", "kind_and_size"] = "size"
+
+    @field_validator("min_outcomes")
+    @classmethod
+    def _enough(cls, value: int) -> int:
+        if value < 5:
+            raise ValueError("must be at least 5: a rework rate of fewer outcomes says nothing")
+        return value
+
+
 class PriceConfig(_Strict):
     provider: str
     tier: Tier
@@ -132,13 +226,31 @@ class JiraConfig(_Strict):
     story_points_field: str = "customfield_10016"
 
 
+class Retention(_Strict):
+    """How long per-person rows (usage, activity, outcomes, seats) are kept, in days after the day they describe."""
+
+    days: int = DEFAULT_RETENTION_DAYS
+
+    @field_validator("days")
+    @classmethod
+    def _long_enough(cls, value: int) -> int:
+        if value < MIN_RETENTION_DAYS:
+            raise ValueError(f"must be at least {MIN_RETENTION_DAYS}: `me 12w`, its spike baseline and the digest's "
+                             "history read that far back")
+        return value
+
+
 class OrgConfig(_Strict):
     teams: tuple[TeamConfig, ...] = ()
     people: tuple[PersonConfig, ...] = ()
     policy: Policy = Policy()
+    retention: Retention = Retention()
     prices: dict[str, PriceConfig] = {}
     gateways: tuple[str, ...] = ()
     jira: JiraConfig = JiraConfig()
+    work_classes: WorkClasses = WorkClasses()
+    rework: ReworkRules = ReworkRules()
+    model_fit: ModelFit = ModelFit()
 
     @model_validator(mode="after")
     def _consistent(self) -> OrgConfig:

@@ -1,8 +1,13 @@
-"""What a team's weekly digest says, computed from per-person figures. Never a ranking of people."""
+"""What a team's weekly digest shows: this week's disclosed figures, and earlier weeks as they were published.
+
+Invariant: everything a digest shows comes from `Sheet`s (`bot.core.disclosure`): this week's is its
+published snapshot when there is one, else what `week_sheet` discloses from today's data; earlier weeks
+(history, "vs last week") are only ever their published snapshots, and weeks never published show as not
+published, never recomputed with today's members. Never a ranking of people.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -11,33 +16,67 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config.org import OrgConfig
-from bot.core.facts import SeatFact
-from bot.core.metrics import PersonWeek, median, spend_of, yield_per_100usd
+from bot.core.disclosure import Figure, Sheet, Withheld, middle
+from bot.core.metrics import PersonWeek, spend_of
 from bot.core.prices import PriceTable
 from bot.core.signals import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
 from bot.core.weeks import Week
+from bot.digest.figures import Extras, active, week_sheet
+from bot.digest.snapshot import Published, published
 from bot.errors import UsageError
-from bot.reads.person_weeks import TeamWeeks, span, team_weeks
+from bot.reads.person_weeks import Figures, TeamWeeks, span, team_weeks
 from bot.reads.queries import billed_total, last_ingest_per_source, seat_facts, unattributed_facts
-from storage.models import Person
 
 HISTORY_WEEKS = 8
 
 
 @dataclass(frozen=True)
-class WeekFigures:
-    """A team's sums for one week; `shown` is False when too few people contributed to show them."""
+class WeekView:
+    """One week of a digest: the figures as published (or, for this week before it is, as they would be)."""
 
     week: Week
-    people_active: int
-    spend_usd: float
-    outcome_points: float
-    spend_by_tier: Mapping[str, float]
-    shown: bool
+    sheet: Sheet | None = None  # None: never published
+    published_at: datetime | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.sheet is not None and self.sheet.shown
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+    def figure(self, key: str) -> Figure | None:
+        return self.sheet.get(key) if self.sheet is not None and self.shown else None
+
+    def value(self, key: str) -> float | None:
+        found = self.figure(key)
+        return None if found is None else found.value
+
+    @property
+    def spend_usd(self) -> float | None:
+        return self.value("spend_usd")
+
+    @property
+    def outcome_points(self) -> float | None:
+        return self.value("outcome_points")
+
+    @property
+    def people_active(self) -> int | None:
+        people = self.value("people_active")
+        return None if people is None else int(people)
 
     @property
     def yield_per_100usd(self) -> float | None:
-        return yield_per_100usd(self.outcome_points, self.spend_usd)
+        return self.value("yield_per_100usd")
+
+    @property
+    def spend_by_tier(self) -> dict[str, float]:
+        return _parts(self.sheet, "tier") if self.sheet is not None and self.shown else {}
+
+
+def _parts(sheet: Sheet, breakdown: str) -> dict[str, float]:
+    return {f.key.split(":", 1)[1]: f.value for f in sheet.parts(breakdown)}
 
 
 @dataclass(frozen=True)
@@ -46,26 +85,25 @@ class Digest:
     week: Week
     members: int
     min_group_size: int
-    history: Sequence[WeekFigures]  # oldest first, ending with `week`
-    spend_by_tool: Mapping[str, float] = field(default_factory=dict)
-    savings_usd: float = 0.0
-    median_yield_per_100usd: float | None = None
-    unpriced_models: int = 0
+    history: Sequence[WeekView]  # oldest first, ending with `week`
     freshness: Mapping[str, datetime] = field(default_factory=dict)
-    signals: Mapping[str, float] = field(default_factory=dict)
-    kudos: Sequence[tuple[str, str]] = ()  # (name, what they shipped): opted-in people only
-    unattributed_spend_usd: float = 0.0  # org level: usage that belongs to nobody
-    billed_usd: Mapping[str, float] = field(default_factory=dict)  # org level: the vendors' ledgers
-    active_members: frozenset[int] = frozenset()  # who the week's figures cover (never shown)
+    spend_without_outcomes_usd: float = 50.0  # the config's threshold, not a figure
+    named: Mapping[int, str] = field(default_factory=dict)  # opted-in members' names: only kudos lines use them
+    active_members: frozenset[int] = frozenset()  # who this week's figures cover (never shown)
     withheld: str | None = None  # why figures are held back although the group is large enough
+    stale: str | None = None  # for admins: why today's data differs from the published figures
 
     @property
-    def current(self) -> WeekFigures:
+    def current(self) -> WeekView:
         return self.history[-1]
 
     @property
-    def previous(self) -> WeekFigures | None:
+    def previous(self) -> WeekView | None:
         return self.history[-2] if len(self.history) > 1 else None
+
+    @property
+    def sheet(self) -> Sheet | None:
+        return None if self.suppressed else self.current.sheet
 
     @property
     def suppressed(self) -> bool:
@@ -73,42 +111,83 @@ class Digest:
 
     @property
     def has_data(self) -> bool:
-        return self.current.people_active > 0
+        return bool(self.active_members)
+
+    def figure(self, key: str) -> Figure | None:
+        """This week's figure, when it may be shown."""
+        return None if self.suppressed else self.current.figure(key)
+
+    def value(self, key: str) -> float | None:
+        found = self.figure(key)
+        return None if found is None else found.value
+
+    def parts(self, breakdown: str) -> tuple[Figure, ...]:
+        return () if self.sheet is None else self.sheet.parts(breakdown)
+
+    @property
+    def kudos(self) -> list[tuple[str, str]]:
+        """(name, what they shipped) for people named, still opted in and still members: alphabetical, never ranked."""
+        if self.sheet is None:
+            return []
+        named = [(self.named[pid], shipped) for pid, shipped in self.sheet.kudos if pid in self.named]
+        return sorted(named, key=lambda entry: entry[0].lower())
+
+    @property
+    def withheld_lines(self) -> tuple[Withheld, ...]:
+        return () if self.current.sheet is None else self.current.sheet.withheld
+
+    @property
+    def savings_usd(self) -> float | None:
+        return self.value("savings_usd")
+
+    @property
+    def median_yield_per_100usd(self) -> float | None:
+        return self.value("median_yield_per_100usd")
 
     @property
     def frontier_share(self) -> float | None:
-        spend = self.current.spend_usd
-        return self.current.spend_by_tier.get("frontier", 0.0) / spend if spend > 0 else None
+        return self.value("frontier_share")
+
+    def serving(self, snapshot: Published) -> Digest:
+        """This digest showing a published snapshot as this week's figures."""
+        view = WeekView(self.week, snapshot.sheet, snapshot.published_at)
+        return replace(self, history=(*self.history[:-1], view), active_members=snapshot.members)
 
     def as_json(self) -> dict[str, Any]:
-        shown = not self.suppressed
-        cur = self.current
-        return {
-            "team": self.team,
-            "week": str(self.week),
-            "suppressed": self.suppressed,
-            "min_group_size": self.min_group_size,
-            "people_active": cur.people_active if shown else None,
-            "spend_usd": cur.spend_usd if shown else None,
-            "outcome_points": cur.outcome_points if shown else None,
-            "yield_per_100usd": cur.yield_per_100usd if shown else None,
-            "median_yield_per_100usd": self.median_yield_per_100usd if shown else None,
-            "frontier_share": self.frontier_share if shown else None,
-            "savings_usd": self.savings_usd if shown else None,
-            "spend_by_tier": dict(cur.spend_by_tier) if shown else None,
-            "spend_by_tool": dict(self.spend_by_tool) if shown else None,
-            "unpriced_models": self.unpriced_models if shown else None,
-            "unattributed_spend_usd": self.unattributed_spend_usd if shown else None,
-            "billed_usd": dict(self.billed_usd) if shown else None,
-            "signals": dict(self.signals) if shown else None,
-            "kudos": [{"name": n, "shipped": w} for n, w in self.kudos] if shown else None,
-            "history": [
-                {"week": str(h.week), "spend_usd": h.spend_usd if h.shown else None,
-                 "outcome_points": h.outcome_points if h.shown else None}
-                for h in self.history
-            ],
-            "freshness": {source: when.isoformat() for source, when in self.freshness.items()},
-        }
+        return digest_json(self)
+
+
+def digest_json(digest: Digest) -> dict[str, Any]:
+    """The digest's data (`digest preview --json`): what is shown, and every line withheld with its reason."""
+    shown = not digest.suppressed
+    sheet = digest.sheet
+    return {
+        "team": digest.team, "week": str(digest.week), "suppressed": digest.suppressed,
+        "min_group_size": digest.min_group_size,
+        "published_at": digest.current.published_at.isoformat() if digest.current.published_at else None,
+        "stale": digest.stale, "withheld_because": digest.withheld,
+        **{key: _number(digest.value(key)) for key in (
+            "people_active", "spend_usd", "outcome_points", "yield_per_100usd", "median_yield_per_100usd",
+            "frontier_share", "savings_usd", "unpriced_models", "unattributed_spend_usd")},
+        "spend_by_tier": _parts(sheet, "tier") if sheet else None,
+        "spend_by_tool": _parts(sheet, "tool") if sheet else None,
+        "billed_usd": _parts(sheet, "billed") if sheet else None,
+        "signals": _parts(sheet, "signal") if sheet else None,
+        "kudos": [{"name": n, "shipped": w} for n, w in digest.kudos] if shown else None,
+        "estimates": [f.key for f in sheet.figures if f.estimate] if sheet else [],
+        "withheld": [{"line": w.key, "reason": w.reason, "merged_into": w.merged_into}
+                     for w in digest.withheld_lines],
+        "history": [
+            {"week": str(h.week), "published": h.published, "spend_usd": h.spend_usd,
+             "outcome_points": h.outcome_points}
+            for h in digest.history
+        ],
+        "freshness": {source: when.isoformat() for source, when in digest.freshness.items()},
+    }
+
+
+def _number(value: float | None) -> float | int | None:
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 def build_digest(
@@ -118,37 +197,48 @@ def build_digest(
     member_ids: Sequence[int],
     min_group_size: int,
     freshness: Mapping[str, datetime] | None = None,
+    *,
+    snapshots: Mapping[str, Published] | None = None,
+    extras: Extras | None = None,
+    named: Mapping[int, str] | None = None,
+    spend_without_outcomes_usd: float = 50.0,
 ) -> Digest:
-    """A pure function of the members' per-week figures."""
-    weeks = [week.shift(-back) for back in range(HISTORY_WEEKS - 1, -1, -1)]
-    history = [_week_figures(w, [figures[(m, str(w))] for m in member_ids], min_group_size) for w in weeks]
-    current = [figures[(m, str(week))] for m in member_ids]
-    by_tool: dict[str, float] = defaultdict(float)
-    for person in current:
-        for tool, spend in person.spend_by_tool.items():
-            by_tool[tool] += spend
-    yields = [y for y in (p.yield_per_100usd for p in current) if y is not None]
-    return Digest(
-        team=team, week=week, members=len(member_ids), min_group_size=min_group_size, history=history,
-        spend_by_tool=dict(by_tool), savings_usd=sum(p.savings_usd for p in current),
-        median_yield_per_100usd=median(yields) if len(yields) >= min_group_size else None,
-        unpriced_models=len(set().union(*(p.unpriced_models for p in current))) if current else 0,
-        freshness=dict(freshness or {}),
-        active_members=frozenset(m for m, p in zip(member_ids, current, strict=True) if p.active),
+    """A pure function of the members' figures this week and the snapshots already published."""
+    snapshots = snapshots or {}
+    people = {m: figures[(m, str(week))] for m in member_ids}
+    earlier = [week.shift(-back) for back in range(HISTORY_WEEKS - 1, 0, -1)]
+    history = [_view(w, snapshots.get(str(w))) for w in earlier]
+    candidate = week_sheet(people, min_group_size, extras)
+    digest = Digest(
+        team=team, week=week, members=len(member_ids), min_group_size=min_group_size,
+        history=(*history, WeekView(week, candidate)), freshness=dict(freshness or {}),
+        spend_without_outcomes_usd=spend_without_outcomes_usd, named=dict(named or {}),
+        active_members=active(people),
     )
+    mine = snapshots.get(str(week))
+    if mine is None:
+        return digest
+    return replace(digest.serving(mine), stale=staleness(mine, candidate, active(people)))
 
 
-def _week_figures(week: Week, people: Sequence[PersonWeek], min_group_size: int) -> WeekFigures:
-    by_tier: dict[str, float] = defaultdict(float)
-    for person in people:
-        for tier, spend in person.spend_by_tier.items():
-            by_tier[tier] += spend
-    active = sum(1 for p in people if p.active)
-    return WeekFigures(
-        week=week, people_active=active,
-        spend_usd=sum(p.spend_usd for p in people), outcome_points=sum(p.outcome_points for p in people),
-        spend_by_tier=dict(by_tier), shown=active >= min_group_size,
-    )
+def _view(week: Week, snapshot: Published | None) -> WeekView:
+    return WeekView(week) if snapshot is None else WeekView(week, snapshot.sheet, snapshot.published_at)
+
+
+def staleness(snapshot: Published, today: Sheet, group: frozenset[int]) -> str | None:
+    """Why today's data differs from what was published (for admins); None when it does not."""
+    notes = []
+    joined, left = len(group - snapshot.members), len(snapshot.members - group)
+    if joined or left:
+        notes.append(f"{joined} people joined and {left} left the group the figures cover")
+    changed = [key for key in ("spend_usd", "outcome_points")
+               if (now := today.value(key)) is None or abs(now - (snapshot.sheet.value(key) or 0.0)) > 0.005]
+    if changed:
+        notes.append(f"late or restated data changed {' and '.join(changed)}")
+    if not notes:
+        return None
+    return (f"Stale since publication on {snapshot.published_at:%Y-%m-%d %H:%M} UTC: {'; '.join(notes)}. "
+            "The published figures stand: showing a correction would expose the few people it concerns.")
 
 
 def digest_weeks(week: Week) -> tuple[Week, ...]:
@@ -159,7 +249,10 @@ def digest_weeks(week: Week) -> tuple[Week, ...]:
 def load_digest(
     session: Session, config: OrgConfig, prices: PriceTable, team: str, week: Week, read: TeamWeeks | None = None
 ) -> Digest:
-    """The team's digest; `read`: the team's figures when the caller has read them already (reused, not re-read)."""
+    """The team's digest; `read`: the team's figures when the caller has read them already (reused, not re-read).
+
+    A team with fewer members than the floor shows nothing, so its snapshots are not even read.
+    """
     if config.team(team) is None:
         known = ", ".join(t.name for t in config.teams) or "none configured"
         raise UsageError(f"unknown team {team!r} (teams: {known})")
@@ -167,52 +260,46 @@ def load_digest(
         read = team_weeks(session, config, prices, team, digest_weeks(week))
     elif not read.covers(digest_weeks(week)) or any(m.team != team for m in read.members):
         raise ValueError(f"the figures passed in are not {team}'s over the weeks of its {week} digest")
-    members, ids, figures = list(read.members), read.ids, read.figures
-    digest = build_digest(team, week, figures, ids, config.policy.min_group_size, last_ingest_per_source(session))
-    if digest.suppressed:
-        return digest
-    seats = seat_facts(session, ids, week.monday, week.end)
-    return replace(
-        digest,
-        signals=team_signals(figures, ids, week, digest.median_yield_per_100usd, seats, config),
-        kudos=_kudos([m for m in members if m.kudos_opt_in and m.id is not None], figures, week),
-        unattributed_spend_usd=unattributed_spend(session, config, prices, week),
-        billed_usd=billed_total(session, week.monday, week.end),
+    floor, ids = config.policy.min_group_size, read.ids
+    freshness = last_ingest_per_source(session)
+    snapshots = published(session, team, digest_weeks(week)) if len(ids) >= floor else {}
+    group = active({pid: read.of(pid, week) for pid in ids})
+    needs_extras = str(week) not in snapshots and len(group) >= floor
+    return build_digest(
+        team, week, read.figures, ids, floor, freshness, snapshots=snapshots,
+        extras=_extras(session, config, prices, read, week) if needs_extras else None,
+        named={m.id: m.name or m.email for m in read.members if m.kudos_opt_in and m.id is not None},
+        spend_without_outcomes_usd=config.policy.flags.spend_without_outcomes_usd,
     )
 
 
-def team_signals(
-    figures: Mapping[tuple[int, str], PersonWeek], ids: Sequence[int], week: Week,
-    median_yield: float | None, seats: Sequence[SeatFact], config: OrgConfig,
-) -> dict[str, float]:
-    """How many members carry each private flag: counts only, never who."""
-    counts: dict[str, float] = defaultdict(float)
+def _extras(session: Session, config: OrgConfig, prices: PriceTable, read: TeamWeeks, week: Week) -> Extras:
+    ids = read.ids
+    seats = seat_facts(session, ids, week.monday, week.end)
+    idle = {pid: sum(s.monthly_cost_usd or 0.0 for s in idle_seats([s for s in seats if s.person_id == pid], week))
+            for pid in ids}
+    shipped = {m.id: summary for m in read.members
+               if m.kudos_opt_in and m.id is not None and (summary := shipped_summary(read.of(m.id, week)))}
+    org = {"unattributed_spend_usd": unattributed_spend(session, config, prices, week),
+           **{f"billed:{source}": v for source, v in billed_total(session, week.monday, week.end).items()}}
+    flags = member_flags(read.figures, ids, week, idle, config)
+    return Extras(flags=flags, idle_seat_cost={pid: cost for pid, cost in idle.items() if cost}, shipped=shipped,
+                  org=org)
+
+
+def member_flags(
+    figures: Figures, ids: Sequence[int], week: Week, idle: Mapping[int, float], config: OrgConfig
+) -> dict[int, list[str]]:
+    """Each member's private flags this week (only ever shown to others as disclosed counts)."""
+    floor = config.policy.min_group_size
+    yields = [y for pid in ids if (y := figures[(pid, str(week))].yield_per_100usd) is not None]
+    team_middle = middle(yields) if len(yields) >= floor else None
     history = [week.shift(-back) for back in range(SPIKE_HISTORY_WEEKS, 0, -1)]
+    found = {}
     for pid in ids:
-        mine = figures[(pid, str(week))]
-        idle = idle_seats([s for s in seats if s.person_id == pid], week)
         previous = [figures[(pid, str(w))].spend_usd for w in history if (pid, str(w)) in figures]
-        for flag in person_flags(mine, previous, median_yield, idle, config.policy.flags):
-            counts[flag.name] += 1
-        counts["idle_seat_cost_usd"] += sum(s.monthly_cost_usd or 0.0 for s in idle)
-    found = {name: counts.get(name, 0.0) for name in SIGNALS}
-    found["spend_without_outcomes_usd"] = config.policy.flags.spend_without_outcomes_usd
-    return found
-
-
-SIGNALS = ("spend_without_outcomes", "frontier_heavy", "spike", "idle_seat", "idle_seat_cost_usd")
-
-
-def _kudos(
-    opted_in: Sequence[Person], figures: Mapping[tuple[int, str], PersonWeek], week: Week
-) -> list[tuple[str, str]]:
-    """Outcome-based recognition for people who asked for it, alphabetically: never ranked."""
-    found = []
-    for person in sorted(opted_in, key=lambda p: (p.name or p.email).lower()):
-        mine = figures[(person.id, str(week))]  # type: ignore[index]
-        shipped = shipped_summary(mine)
-        if shipped:
-            found.append((person.name or person.email, shipped))
+        flags = person_flags(figures[(pid, str(week))], previous, team_middle, [], config.policy.flags)
+        found[pid] = [flag.name for flag in flags] + (["idle_seat"] if idle.get(pid) else [])
     return found
 
 

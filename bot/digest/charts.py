@@ -1,4 +1,7 @@
-"""Digest charts as PNG. Figure API only (no pyplot global state), so rendering is thread-safe."""
+"""Digest charts as PNG. Figure API only (no pyplot global state), so rendering is thread-safe.
+
+Invariant: a digest chart draws only disclosed figures: this week's, and earlier weeks as published.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,15 @@ from matplotlib.figure import Figure
 from bot.core.metrics import PersonWeek
 from bot.digest.build import Digest
 
-TIER_COLOURS = {"frontier": "#c0392b", "standard": "#2980b9", "economy": "#27ae60", "unknown": "#95a5a6"}
+TIER_COLOURS = {"frontier": "#c0392b", "standard": "#2980b9", "economy": "#27ae60", "unknown": "#95a5a6",
+                "other": "#7f8c8d"}
 
 
 def spend_and_outcomes_png(digest: Digest) -> bytes:
-    """Spend (bars) against outcome points (line) over the last weeks; hidden weeks stay blank."""
-    labels = [f"W{h.week.number:02d}" for h in digest.history]
-    spend = [h.spend_usd if h.shown else 0.0 for h in digest.history]
-    outcome = [h.outcome_points if h.shown else float("nan") for h in digest.history]
+    """Spend (bars) against outcome points (line) as published each week; weeks never published stay blank."""
+    labels = _labels(digest)
+    spend = [h.spend_usd or 0.0 for h in digest.history]
+    outcome = [h.outcome_points if h.outcome_points is not None else float("nan") for h in digest.history]
     figure = _figure()
     axes = figure.add_subplot()
     axes.bar(labels, spend, color="#95a5a6", label="AI spend ($)")
@@ -27,26 +31,36 @@ def spend_and_outcomes_png(digest: Digest) -> bytes:
     points_axes.plot(labels, outcome, color="#2c3e50", marker="o", linewidth=2, label="Outcome points")
     points_axes.set_ylabel("Outcome points")
     points_axes.set_ylim(bottom=0)
-    axes.set_title(f"{digest.team}: spend against outcomes, last {len(labels)} weeks")
+    axes.set_title(f"{digest.team}: spend against outcomes, last {len(labels)} weeks{_note(digest)}")
     figure.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
     return _png(figure)
 
 
 def spend_by_tier_png(digest: Digest) -> bytes:
-    labels = [f"W{h.week.number:02d}" for h in digest.history]
+    """Each week's tiers as published (a tier too few people used is inside "other")."""
+    labels = _labels(digest)
     figure = _figure()
     axes = figure.add_subplot()
     bottom = [0.0] * len(labels)
     for tier, colour in TIER_COLOURS.items():
-        values = [h.spend_by_tier.get(tier, 0.0) if h.shown else 0.0 for h in digest.history]
+        values = [h.spend_by_tier.get(tier, 0.0) for h in digest.history]
         if any(values):
             axes.bar(labels, values, bottom=bottom, color=colour, label=tier)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel("AI spend ($)")
-    axes.set_title(f"{digest.team}: spend by model tier")
+    axes.set_title(f"{digest.team}: spend by model tier{_note(digest)}")
     if any(bottom):
-        figure.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+        figure.legend(loc="lower center", ncol=5, fontsize=8, frameon=False)
     return _png(figure)
+
+
+def _labels(digest: Digest) -> list[str]:
+    """Week labels; a week with no published figures is starred (see `_note`)."""
+    return [f"W{h.week.number:02d}" + ("" if h.shown else "*") for h in digest.history]
+
+
+def _note(digest: Digest) -> str:
+    return "" if all(h.shown for h in digest.history) else " (* not published)"
 
 
 def _figure() -> Figure:

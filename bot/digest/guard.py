@@ -1,4 +1,8 @@
-"""The differencing guard on a digest: withheld when it sits too close to a group already shown."""
+"""The differencing guard on a digest not yet published: withheld when it sits too close to a group already shown.
+
+Once a team-week is published, every showing serves that snapshot, so there is nothing left to difference;
+the guard still covers weeks whose groups were posted before snapshots existed (`DigestPost.members`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from bot.digest.build import Digest
 
 def guard(digest: Digest, shown: Iterable[frozenset[int]]) -> Digest:
     """The digest, with its figures withheld if they would sit too close to a group already shown."""
-    if digest.suppressed:
+    if digest.suppressed or digest.current.published:
         return digest
     if any(too_close(digest.active_members, group, digest.min_group_size) for group in shown):
         return replace(digest, withheld=(

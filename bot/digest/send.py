@@ -1,4 +1,8 @@
-"""Sending a team's weekly digest to a platform, exactly once per (team, week, platform)."""
+"""Sending a team's weekly digest to a platform, exactly once per (team, week, platform).
+
+Invariant: what is posted is the team-week's published snapshot (published here, just before the first
+post, when there is none yet), and every post that carried figures is in the access log.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from bot.digest import ledger
 from bot.digest.build import Digest, load_digest
 from bot.digest.guard import guard
 from bot.digest.ledger import Posted, PostError
+from bot.digest.publish import log_showing, publish_digest
 from bot.runtime import Runtime
 from storage.engine import session_scope
 
@@ -59,7 +64,7 @@ def send_digest(runtime: Runtime, team: str, week: Week, poster: Poster, force: 
         return result("skipped", "no data for this week: nothing posted")
     if not ledger.claim(runtime.engine, team, str(week), poster.platform, force=force):
         return result("already", "already posted or being posted by another process")
-    return _post(runtime, digest, channel, poster)
+    return _post(runtime, publish_digest(runtime.engine, digest), channel, poster)
 
 
 def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> SendResult:
@@ -68,7 +73,7 @@ def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> Sen
         posted = poster.post(channel, digest)
     except PostError as exc:
         if exc.posted is not None:
-            _record_posted(runtime, key, exc.posted, _members(digest), error=str(exc))
+            _record_posted(runtime, key, exc.posted, digest, error=str(exc))
             log.error("digest %s %s on %s: %s", *key, exc)
             return SendResult(*key, "posted", str(exc))
         state = ledger.record_failure(runtime.engine, *key, str(exc)) if exc.retryable else "failed"
@@ -76,20 +81,22 @@ def _post(runtime: Runtime, digest: Digest, channel: str, poster: Poster) -> Sen
             ledger.record(runtime.engine, *key, "failed", error=str(exc))
         log.error("digest %s %s on %s not posted (%s): %s", *key, state, exc)
         return SendResult(*key, state, str(exc))
-    _record_posted(runtime, key, posted, _members(digest))
+    _record_posted(runtime, key, posted, digest)
     log.info("digest %s %s posted on %s: %s", *key, posted.permalink or posted.message_id)
     return SendResult(*key, "posted", posted.permalink or posted.message_id)
 
 
 def _record_posted(
-    runtime: Runtime, key: tuple[str, str, str], posted: Posted, members: str | None, error: str | None = None
+    runtime: Runtime, key: tuple[str, str, str], posted: Posted, digest: Digest, error: str | None = None
 ) -> None:
     ledger.record(
         runtime.engine, *key, "posted", posted_at=datetime.now(UTC), channel=posted.channel,
         message_ts=posted.message_id, permalink=posted.permalink, error=error,
     )
+    members = _members(digest)
     if members is not None:
         ledger.remember_shown(runtime.engine, *key, members)
+    log_showing(runtime.engine, digest, "digest", "channel", posted.channel, platform=key[2])
 
 
 def _members(digest: Digest) -> str | None:

@@ -28,7 +28,7 @@ def digest_text(digest: Digest) -> str:
             "",
             "Signals (counts, never names)",
             *(f"  - {line}" for line in signal_lines(digest)),
-            *(["", "Shipped this week (opted in to kudos)"] if digest.kudos else []),
+            *(["", "Shipped this week (opted in to kudos)"] if kudos_lines(digest) else []),
             *(f"  - {line}" for line in kudos_lines(digest)),
             "",
             EXPLAINER,

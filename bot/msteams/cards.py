@@ -115,8 +115,9 @@ def digest_card(digest: Digest, charts: Sequence[tuple[str, str]] = ()) -> dict[
             _section("Where the money went", money_lines(digest)),
             _section("Signals (counts, never names)", signal_lines(digest)),
         ]
-        if digest.kudos:
-            body.append(_section("Shipped this week (people who opted in to kudos)", kudos_lines(digest)))
+        kudos = kudos_lines(digest)
+        if kudos:
+            body.append(_section("Shipped this week (people who opted in to kudos)", kudos))
         body += [_image(url, title) for title, url in charts]
     body.append(_text(freshness_line(digest), subtle=True))
     return adaptive_card(body, digest_fallback(digest))

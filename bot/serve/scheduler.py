@@ -1,4 +1,4 @@
-"""The weekly schedule: one APScheduler cron job per team and platform, in the team's time zone.
+"""The schedule: one APScheduler cron job per team and platform in the team's time zone, daily pulls and purge.
 
 Jobs live in the database (SQLAlchemyJobStore), so a bot that was down at 09:00 finds the missed
 run when it comes back and, within `misfire_grace_time`, still posts that morning; `coalesce`
@@ -30,6 +30,7 @@ log = logging.getLogger("tokenworth.scheduler")
 GRACE_SECONDS = 6 * 3600
 RETRY_MINUTES = 15
 PULL_HOUR_UTC = 3
+PURGE_HOUR_UTC = 4  # after the daily pulls, so re-pulled old buckets are purged the same night
 JOBS_TABLE = "apscheduler_jobs"
 
 # Jobs are stored by reference and must be picklable, so the live objects they need are kept here.
@@ -94,6 +95,14 @@ def run_daily_pulls() -> None:
         log.info("daily pull: %s", result)
 
 
+def run_daily_purge() -> None:
+    from bot.governance.retention import purge
+
+    runtime: Runtime = _CONTEXT["runtime"]
+    result = purge(runtime.engine, runtime.config.retention.days)
+    log.info("daily purge: %s", "; ".join(result.lines(runtime.config.retention.days)))
+
+
 def digest_trigger(team: TeamConfig) -> CronTrigger:
     hour, minute = map(int, team.digest.time.split(":"))
     # Day names, never numbers: APScheduler 3 reads day_of_week 0 as Monday even in crontab strings.
@@ -134,3 +143,6 @@ def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[s
     if scheduler.get_job("pull:daily") is None:
         scheduler.add_job(f"{__name__}:run_daily_pulls", CronTrigger(hour=PULL_HOUR_UTC, minute=15, timezone=UTC),
                           id="pull:daily", replace_existing=True)
+    if scheduler.get_job("purge:daily") is None:
+        scheduler.add_job(f"{__name__}:run_daily_purge", CronTrigger(hour=PURGE_HOUR_UTC, minute=0, timezone=UTC),
+                          id="purge:daily", replace_existing=True)
