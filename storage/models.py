@@ -18,6 +18,11 @@ class Team(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
+    """A person; ids are never reused (AUTOINCREMENT on SQLite), because snapshots and the access log
+    keep the ids of the people whose figures they cover, and a forgotten person's id must not pass to
+    someone new."""
+
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True)
     name: str | None = None

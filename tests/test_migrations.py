@@ -21,3 +21,18 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"usage", "outcome", "identity", "person", "team", "digestpost", "ingestrun"} <= tables
+
+
+def test_a_forgotten_persons_id_is_never_given_to_someone_new(engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete, insert, select
+
+    from storage.models import Person, table
+
+    people = table(Person)
+    with engine.begin() as conn:
+        first = conn.execute(insert(people).values(email="a@x.test", kudos_opt_in=False)).inserted_primary_key[0]
+        last = conn.execute(insert(people).values(email="b@x.test", kudos_opt_in=False)).inserted_primary_key[0]
+        conn.execute(delete(people).where(people.c.id == last))
+        new = conn.execute(insert(people).values(email="c@x.test", kudos_opt_in=False)).inserted_primary_key[0]
+        assert new > last > first
+        assert conn.execute(select(people.c.id).order_by(people.c.id)).scalars().all() == [first, new]

@@ -56,7 +56,7 @@ HELP = {
     "trend": "your last 8 weeks as a chart in your DM with the bot, plus the numbers",
     "preview": "exactly what your manager's weekly digest shows about you",
     "kudos on|off": "opt in or out of being named for what you shipped in the digest",
-    "privacy": "what tokenworth stores about you, from which feeds, and for how long",
+    "privacy": "what tokenworth stores about you, for how long, and where figures including you were shown",
     "team [name] [YYYY-Www]": "the team digest, privately, for the team's configured managers",
     "help": "this list",
 }

@@ -115,15 +115,3 @@ def median(values: Iterable[float]) -> float | None:
         return None
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def band(value: float, others: Iterable[float]) -> str:
-    """Where a value stands among a group, as a coarse band: never a rank."""
-    ordered = sorted(others)
-    below = sum(1 for v in ordered if v < value)
-    share = below / max(len(ordered) - 1, 1)
-    if share < 0.25:
-        return "lower quarter"
-    if share <= 0.75:
-        return "middle half"
-    return "upper quarter"

@@ -97,7 +97,8 @@ def person_flags(
             "frontier_heavy",
             f"{share:.0%} of your spend ran on frontier models, and your yield is below your team's median",
             "Default to the standard tier and switch up only for hard problems: "
-            f"that would have saved ${week.savings_usd:,.2f}.",
+            f"at list prices that would have cost about ${week.savings_usd:,.2f} less (an upper-bound estimate: "
+            "some of that work may need the frontier tier).",
         ))
     history = [s for s in previous_spend if s > 0]
     if len(history) >= SPIKE_MIN_WEEKS:
