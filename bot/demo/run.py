@@ -244,6 +244,7 @@ def run_demo(runtime: Any, out: Path, data: Path, echo: Callable[[str], None]) -
     echo(f"Ingested {sum(r.records for r in reports)} records from {len(reports)} files "
          f"({sum(r.rejected for r in reports)} rejected).")
     week = last_full_week()
+    _publish_history(demo, week)
     for team in config.teams:
         digest = write_preview(demo, team.name, week, out / team.name)
         echo("\n" + digest_text(digest))
@@ -252,3 +253,17 @@ def run_demo(runtime: Any, out: Path, data: Path, echo: Callable[[str], None]) -
         echo("\n/tokenworth me, as " + person.email + " would see it privately:\n"
              + me_text(me_report(session, config, demo.prices, person.email, week)))
     echo(f"\nPreviews (Block Kit JSON and PNG charts) are in {out}/<team>/.")
+
+
+def _publish_history(demo: Any, week: Week) -> None:
+    """The weeks before the previewed one, published as the weekly digests would have published them,
+    so the preview's history chart and "vs last week" read from snapshots as they do in production."""
+    from bot.digest.build import load_digest
+    from bot.digest.publish import publish_digest
+    from storage.engine import session_scope
+
+    for team in demo.config.teams:
+        for back in range(DemoSpec().weeks - 1, 0, -1):
+            with session_scope(demo.engine) as session:
+                digest = load_digest(session, demo.config, demo.prices, team.name, week.shift(-back))
+            publish_digest(demo.engine, digest)
