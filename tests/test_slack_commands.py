@@ -138,6 +138,23 @@ def test_trend_uploads_a_chart_to_the_askers_dm(server: str, slack: FakeSlack) -
     assert slack.called("conversations.open")[-1].params["users"] == "U0CARA"
 
 
+@pytest.mark.parametrize("method", ["files.getUploadURLExternal", "files.completeUploadExternal", "conversations.open"])
+def test_trend_still_answers_the_numbers_when_the_chart_cannot_be_uploaded(
+    server: str, slack: FakeSlack, method: str
+) -> None:
+    slack.fail(method, error="missing_scope")
+    reply = ask(server, slack, "trend")
+    assert reply["text"].startswith("Your last 8 weeks:") and "points" in reply["text"]
+    assert "The chart could not be attached" in reply["text"]
+    assert "The chart could not be attached" in json.dumps(reply["blocks"])
+    assert "Sorry, something went wrong" not in reply["text"]
+    assert not slack.faults[method]  # the fault was met, not skipped
+
+
+def test_trend_with_its_chart_has_no_note(server: str, slack: FakeSlack) -> None:
+    assert "could not be attached" not in ask(server, slack, "trend")["text"]
+
+
 def test_team_digest_only_for_its_managers(server: str, slack: FakeSlack) -> None:
     assert "only for that team's configured managers" in ask(server, slack, "team product", user="U0CARA")["text"]
     digest = ask(server, slack, f"team product {WEEK}", user="U0DEV")  # Dev manages product

@@ -107,3 +107,12 @@ def test_a_fresh_runtime_counts_the_same(acme: Runtime) -> None:
     _, counted_there = statements_of(fresh, lambda: answer(fresh, "ana@acme.test", "me 4w", now=IN_W47))
     _, counted_here = ask(acme, "me 4w")
     assert counted_there == counted_here > 0
+
+
+def test_settling_on_the_last_full_week_reads_no_more(acme: Runtime) -> None:
+    """On a Monday `me` falls back to last week from the figures already read: no extra statement."""
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    _, midweek = ask(acme, "me")
+    _, on_monday = statements_of(acme, lambda: answer(acme, "ana@acme.test", "me", now=monday))
+    _, four_on_monday = statements_of(acme, lambda: answer(acme, "ana@acme.test", "me 4w", now=monday))
+    assert on_monday == four_on_monday == midweek <= MAX_STATEMENTS

@@ -10,7 +10,7 @@ and each answer reads its figures once (see `bot.reads.person_weeks`).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import update
@@ -42,7 +42,7 @@ from bot.digest.guard import guard
 from bot.digest.ledger import shown_groups
 from bot.digest.publish import log_showing, publish_digest
 from bot.errors import TokenworthError, UnknownPerson, UsageError
-from bot.reads.person_weeks import TeamWeeks, read_asker, span, team_weeks
+from bot.reads.person_weeks import AskerWeeks, TeamWeeks, read_asker, span, team_weeks
 from bot.reads.queries import person_by_email, seat_facts, sources_for_person
 from bot.runtime import Runtime
 from storage.engine import session_scope
@@ -97,18 +97,18 @@ def answer(
 
 
 def home(runtime: Runtime, email: str | None, now: datetime | None = None) -> Home | NotLinked:
-    """A personal home page: this week's `me` and the trend, from one read."""
+    """A personal home page: `me` and `trend` as the commands answer them, from one read."""
     if email is None:
         return NotLinked()
     current = Week.of(now or datetime.now(UTC))
-    trend = _trend_weeks(current)
+    me, trend = Period((current,), settles=True), _trend_period(current)
     try:
         with session_scope(runtime.engine) as session:
-            read = read_asker(session, runtime.config, runtime.prices, email, [*me_weeks([current]), *trend])
+            read = read_asker(session, runtime.config, runtime.prices, email, [*me_weeks(me.reads), *trend.reads])
     except UnknownPerson:
         return NotLinked()
-    me = MeAnswer(me_reports(read, [current], runtime.config.policy))
-    return Home(me, TrendAnswer(tuple(read.mine(w) for w in trend)))
+    me_answer = MeAnswer(me_reports(read, me.settle(read), runtime.config.policy))
+    return Home(me_answer, TrendAnswer(tuple(read.mine(w) for w in trend.settle(read))))
 
 
 def _dispatch(runtime: Runtime, email: str, verb: str, args: list[str], now: datetime, prefix: str) -> Answer:
@@ -138,42 +138,64 @@ def _unknown(verb: str) -> Line:
     return ("I don't know that command.",)
 
 
-def parse_period(args: list[str], now: datetime) -> list[Week]:
+@dataclass(frozen=True)
+class Period:
+    """The weeks a command asks about. A period that `settles` (`me`, `me 4w`, `trend`: relative, ending this
+    week) ends at the last full week instead while the asker has no data in this week yet."""
+
+    weeks: tuple[Week, ...]
+    settles: bool = False
+
+    @property
+    def reads(self) -> list[Week]:
+        """What to read: the weeks, and the week before when the period may settle back onto it."""
+        return [self.weeks[0].shift(-1), *self.weeks] if self.settles else list(self.weeks)
+
+    def settle(self, read: AskerWeeks) -> list[Week]:
+        """The weeks to answer about, decided from figures already read (`read` covers `reads`)."""
+        if not self.settles or read.mine(self.weeks[-1]).active:
+            return list(self.weeks)
+        return [w.shift(-1) for w in self.weeks]
+
+
+def parse_period(args: list[str], now: datetime) -> Period:
     current = Week.of(now)
-    if not args or args[0] in ("this-week", "this", "week"):
-        return [current]
+    if not args:
+        return Period((current,), settles=True)
+    if args[0] in ("this-week", "this", "week"):
+        return Period((current,))
     if args[0] in ("last-week", "last"):
-        return [current.shift(-1)]
+        return Period((current.shift(-1),))
     if re.fullmatch(r"\d+w", args[0]):
         count = int(args[0][:-1])
         if not 1 <= count <= 12:
             raise UsageError("a period of weeks must be between 1w and 12w")
-        return list(span(current.shift(1 - count), current))
+        return Period(span(current.shift(1 - count), current), settles=True)
     if not _is_week(args[0]):
         raise Unreadable(say("me", "me last-week", "me 4w", "me YYYY-Www", example="2026-W47"))
-    return [Week.parse(args[0].upper())]
+    return Period((Week.parse(args[0].upper()),))
 
 
 def _is_week(word: str) -> bool:
     return re.fullmatch(r"\d{4}-w\d{2}", word, re.IGNORECASE) is not None
 
 
-def _trend_weeks(current: Week) -> list[Week]:
-    return list(span(current.shift(1 - TREND_WEEKS), current))
+def _trend_period(current: Week) -> Period:
+    return Period(span(current.shift(1 - TREND_WEEKS), current), settles=True)
 
 
 def _me(runtime: Runtime, email: str, args: list[str], now: datetime) -> MeAnswer:
-    weeks = parse_period(args, now)
+    period = parse_period(args, now)
     with session_scope(runtime.engine) as session:
-        read = read_me(session, runtime.config, runtime.prices, email, weeks)
-    return MeAnswer(me_reports(read, weeks, runtime.config.policy))
+        read = read_me(session, runtime.config, runtime.prices, email, period.reads)
+    return MeAnswer(me_reports(read, period.settle(read), runtime.config.policy))
 
 
 def _trend(runtime: Runtime, email: str, now: datetime) -> TrendAnswer:
-    weeks = _trend_weeks(Week.of(now))
+    period = _trend_period(Week.of(now))
     with session_scope(runtime.engine) as session:
-        read = read_asker(session, runtime.config, runtime.prices, email, weeks, team=False, activity=False)
-    return TrendAnswer(tuple(read.mine(w) for w in weeks))
+        read = read_asker(session, runtime.config, runtime.prices, email, period.reads, team=False, activity=False)
+    return TrendAnswer(tuple(read.mine(w) for w in period.settle(read)))
 
 
 def _preview(runtime: Runtime, email: str, now: datetime, prefix: str) -> PreviewAnswer:

@@ -26,16 +26,16 @@ from bot.answers.types import (
     UsageProblem,
 )
 from bot.core.metrics import yield_per_100usd
-from bot.digest.format import money, points, ratio, share
+from bot.digest.format import money, plural, points, ratio, share
 from bot.digest.text import digest_text
 from bot.governance import NOT_FOR_EVALUATION
 
 HELP_INTRO = "Outcomes per dollar, only about you, only to you."
-REWORK_LABELS = {
-    "prs_reverted": "PRs reverted",
-    "assistant_edits_rejected": "Claude Code edits rejected",
-    "cursor_rejects": "Cursor suggestions rejected",
-    "copilot_not_accepted": "Copilot suggestions not accepted",
+REWORK_LABELS = {  # (one, many)
+    "prs_reverted": ("PR reverted", "PRs reverted"),
+    "assistant_edits_rejected": ("Claude Code edit rejected", "Claude Code edits rejected"),
+    "cursor_rejects": ("Cursor suggestion rejected", "Cursor suggestions rejected"),
+    "copilot_not_accepted": ("Copilot suggestion not accepted", "Copilot suggestions not accepted"),
 }
 
 
@@ -127,7 +127,7 @@ def privacy_lines(answer: PrivacyAnswer) -> list[Line]:
          "people and never ranks anyone.",),
         *_shown_lines(answer),
         ("Retention: rows about your days (usage, activity, outcomes, seats) are deleted ",
-         Strong(f"{answer.retention_days} days"), " after the day they describe, every day. The log of who was "
+         Strong(plural(answer.retention_days, "day")), " after the day they describe, every day. The log of who was "
          "shown team figures holds no figures and is kept without limit. Your admin can erase everything about "
          "you on request with ", Code("tokenworth forget"), ".",),
         (NOT_FOR_EVALUATION,),
@@ -168,7 +168,7 @@ def _preview_line(answer: PreviewAnswer) -> Line:
 
 
 def _trend_text(answer: TrendAnswer) -> str:
-    return "\n".join(f"{w.week}: ${w.spend_usd:,.2f} spend, {w.outcome_points:g} points" for w in answer.weeks)
+    return "\n".join(f"{w.week}: ${w.spend_usd:,.2f} spend, {plural(w.outcome_points, 'point')}" for w in answer.weeks)
 
 
 def me_text(report: MeReport) -> str:
@@ -179,8 +179,9 @@ def me_text(report: MeReport) -> str:
         f"{who} · week {report.week}",
         f"AI spend: {money(f.spend_usd)} ({f.tokens.total:,} tokens: {f.tokens.input:,} input, "
         f"{f.tokens.output:,} output, {f.tokens.cache_read:,} cache read, {f.tokens.cache_write:,} cache write)",
-        f"Outcomes: {points(o['pr_merged'])} merged PRs, {points(o['pr_reverted'])} reverted, "
-        f"{points(o['tickets_closed'])} tickets closed → {points(f.outcome_points)} outcome points",
+        f"Outcomes: {plural(o['pr_merged'], 'merged PR')}, {points(o['pr_reverted'])} reverted, "
+        f"{plural(o['tickets_closed'], 'ticket closed', 'tickets closed')} → "
+        f"{plural(f.outcome_points, 'outcome point')}",
         f"Yield: {ratio(f.yield_per_100usd)} points per $100"
         + ("" if f.yield_per_100usd is not None else " (needs at least $1 of spend)"),
         f"Frontier share of spend: {share(f.frontier_share)}; the standard tier would have saved an estimated "
@@ -192,7 +193,7 @@ def me_text(report: MeReport) -> str:
     text.append(_standing_line(report))
     rework = {k: v for k, v in report.rework.items() if v}
     if rework:
-        text.append("Rework: " + ", ".join(f"{points(v)} {REWORK_LABELS.get(k, k)}" for k, v in sorted(rework.items())))
+        text.append("Rework: " + ", ".join(plural(v, *REWORK_LABELS.get(k, (k, k))) for k, v in sorted(rework.items())))
     text += [f"⚑ {flag.detail}. Tip: {flag.tip}" for flag in report.flags]
     if not report.flags:
         text.append("No flags this week.")
@@ -223,8 +224,8 @@ def period_text(reports: tuple[MeReport, ...]) -> str:
         f = report.figures
         spend += f.spend_usd
         points_total += f.outcome_points
-        text.append(f"{report.week}: {money(f.spend_usd)} spend, {points(f.outcome_points)} points, "
+        text.append(f"{report.week}: {money(f.spend_usd)} spend, {plural(f.outcome_points, 'point')}, "
                     f"yield {ratio(f.yield_per_100usd)}")
-    text.append(f"Total: {money(spend)} spend, {points(points_total)} points, "
+    text.append(f"Total: {money(spend)} spend, {plural(points_total, 'point')}, "
                 f"yield {ratio(yield_per_100usd(points_total, spend))} per $100")
     return "\n".join(text)

@@ -149,7 +149,7 @@ PRIVATE = (MeAnswer, TrendAnswer, PreviewAnswer, PrivacyAnswer)  # answers holdi
 
 @dataclass(frozen=True)
 class Home:
-    """Everything a personal home page shows: this week's `me` and the trend, from one read."""
+    """Everything a personal home page shows: `me` and `trend` as asked with no arguments, from one read."""
 
     me: MeAnswer
     trend: TrendAnswer

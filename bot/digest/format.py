@@ -13,6 +13,14 @@ def points(value: float | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+def plural(count: float, one: str, many: str | None = None) -> str:
+    """A count with its noun in the right number: `1 merged PR`, `3 merged PRs`, `1 ticket closed`.
+
+    `many` defaults to `one` + "s"; give it when the noun is not last ("tickets closed") or is irregular.
+    """
+    return f"{points(count)} {one if abs(count) == 1 else (many or one + 's')}"
+
+
 def ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.1f}"
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from bot.core.disclosure import OTHER, Figure
 from bot.digest.build import Digest, WeekView
-from bot.digest.format import change, money, points, ratio, share, tool_name
+from bot.digest.format import change, money, plural, points, ratio, share, tool_name
 from bot.governance import NOT_FOR_EVALUATION
 
 EXPLAINER = (
@@ -74,8 +74,9 @@ def savings_line(figure: Figure | None, rule: str) -> str:
     if not figure.people:
         return "No frontier-tier spend this week, so nothing to save by running it on the standard tier"
     return (f"Could have saved an estimated {money(figure.value)} had frontier-tier work run on the standard tier "
-            f"(estimate: the same tokens at the standard model's list prices, across {figure.people} people; "
-            "an upper bound, since the standard tier may need more tokens or turns)")
+            "(estimate: the same tokens at the standard model's list prices, across "
+            f"{plural(figure.people, 'person', 'people')}; an upper bound, since the standard tier may need more "
+            "tokens or turns)")
 
 
 def middle_line(figure: Figure | None, floor: int) -> str:
@@ -104,7 +105,8 @@ def signal_lines(digest: Digest) -> list[str]:
         held |= found is None
     seats, cost = digest.figure("signal:idle_seat"), digest.figure("signal:idle_seat_cost_usd")
     if seats and cost:
-        lines.append(f"{seats.value:.0f} people hold a paid seat idle for over 14 days ({money(cost.value)} a month)")
+        lines.append(f"{plural(seats.value, 'person holds', 'people hold')} a paid seat idle for over 14 days "
+                     f"({money(cost.value)} a month)")
     held |= seats is None or cost is None
     if held:
         lines.append(f"Some counts are not shown this week: a count appears only when nobody, everybody, or at "
@@ -120,7 +122,8 @@ def org_lines(digest: Digest) -> list[str]:
                      "(map it with aliases in the config)")
     unpriced = digest.figure("unpriced_models")
     if unpriced and unpriced.value:
-        lines.append(f"{unpriced.value:.0f} model(s) have no price yet and are left out of spend")
+        lines.append(f"{plural(unpriced.value, 'model has', 'models have')} no price yet and "
+                     f"{'is' if unpriced.value == 1 else 'are'} left out of spend")
     billed = digest.parts("billed")
     if billed:
         text = ", ".join(f"{f.key.split(':', 1)[1]} {money(f.value)}" for f in billed)

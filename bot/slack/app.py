@@ -13,6 +13,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot.answers.types import Answer, TrendAnswer
 from bot.digest.charts import person_trend_png
@@ -28,6 +30,7 @@ BOLT_LOG = logging.getLogger("tokenworth.slack.bolt")
 BOLT_LOG.setLevel(logging.WARNING)
 LISTENER_THREADS = 64
 HOME_BLOCKS = 100
+NO_CHART = "The chart could not be attached this time (Slack did not accept the upload); the numbers are above."
 SORRY = "Sorry, something went wrong on our side. It has been logged; please try again in a minute."
 
 
@@ -47,10 +50,12 @@ def build_app(
         ack()
         try:
             reply = _answer(runtime, client, command, workers)
-            if isinstance(reply, TrendAnswer) and reply.weeks:
-                _send_trend_chart(client, command["user_id"], reply)
-            respond(response_type="ephemeral", replace_original=False, text=answer_text(reply)[:3000],
-                    blocks=answer_blocks(reply))
+            text, blocks = answer_text(reply), answer_blocks(reply)
+            charted = not isinstance(reply, TrendAnswer) or not reply.weeks or _send_trend_chart(
+                client, command["user_id"], reply)
+            if not charted:
+                text, blocks = f"{text}\n{NO_CHART}", [*blocks[:49], _note(NO_CHART)]
+            respond(response_type="ephemeral", replace_original=False, text=text[:3000], blocks=blocks)
         except Exception:  # noqa: BLE001 - the person gets a reply whatever happened; the log gets the details
             log.exception("/tokenworth %r failed", command.get("text"))
             respond(response_type="ephemeral", text=SORRY)
@@ -72,10 +77,25 @@ def _answer(runtime: Runtime, client: WebClient, command: dict[str, Any], worker
     return ask(workers, runtime, email, command.get("text") or "")
 
 
-def _send_trend_chart(client: WebClient, user_id: str, reply: TrendAnswer) -> None:
-    """The chart goes to the asker's DM with the bot: ephemeral messages cannot carry files."""
-    channel = client.conversations_open(users=user_id)["channel"]["id"]
-    client.files_upload_v2(
-        channel=channel, content=person_trend_png(reply.weeks), filename="tokenworth-trend.png",
-        title="Your last 8 weeks: spend and outcome points", initial_comment=answer_text(reply)[:3000],
-    )
+def _send_trend_chart(client: WebClient, user_id: str, reply: TrendAnswer) -> bool:
+    """The chart goes to the asker's DM with the bot: ephemeral messages cannot carry files.
+
+    False when Slack refused or could not be reached: the numbers are answered anyway, with a note.
+    """
+    try:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            channel=channel, content=person_trend_png(reply.weeks), filename="tokenworth-trend.png",
+            title=f"Your last {len(reply.weeks)} weeks: spend and outcome points",
+            initial_comment=answer_text(reply)[:3000],
+        )
+    except (SlackClientError, OSError):
+        log.warning("the trend chart for %s could not be uploaded", user_id, exc_info=True)
+        return False
+    return True
+
+
+def _note(text: str) -> dict[str, Any]:
+    block = ContextBlock(elements=[MarkdownTextObject(text=text)])
+    block.validate_json()
+    return block.to_dict()

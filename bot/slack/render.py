@@ -53,7 +53,7 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
 
 
 def home_blocks(home: Home | NotLinked) -> list[dict[str, Any]]:
-    """App Home: this week's `me`, then the trend."""
+    """App Home: `me` (the current week once it has data, else the last full week), then the trend."""
     if isinstance(home, NotLinked):
         return answer_blocks(home)
     return answer_blocks(home.me) + answer_blocks(home.trend)
