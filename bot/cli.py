@@ -148,6 +148,22 @@ def reconcile(runtime: Runtime, week_text: str, as_json: bool) -> None:
             click.echo(text)
 
 
+@cli.command(name="model-fit")
+@click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 52), help="How many weeks back.")
+@click.option("--team", help="One team (default: the whole org).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Judge up to this day (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the table and recommendations as JSON.")
+@common
+def model_fit(runtime: Runtime, weeks: int, team: str | None, as_of: Any, as_json: bool) -> None:
+    """Which model tier each work class should default to, from the org's own evidence (estimates)."""
+    from bot.finops.model_fit import model_fit as judge_fit
+    from bot.reads.work import end_of
+
+    with session_scope(runtime.engine) as session:
+        report = judge_fit(session, runtime.config, runtime.prices, team, weeks, end_of(as_of))
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else "\n".join(report.lines()))
+
+
 @cli.group()
 def digest() -> None:
     """The weekly team digest."""

@@ -102,6 +102,40 @@ class Outcome(SQLModel, table=True):
     ref: str | None = None  # for a revert: the key of the merge it reverts
 
 
+class WorkDetail(SQLModel, table=True):
+    """What judging the work reads about a merged PR, a revert or a done ticket, beside its Outcome row.
+
+    Keyed by (source, key), the key being the Outcome's; lists (labels, files, fixes, reopened_at) are JSON
+    text, sorted, so a re-sent record compares equal. `points` null: nobody estimated it.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("source", "key", name="uq_workdetail_source_key"),
+        Index("ix_workdetail_identity_finished", "identity_id", "finished_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str  # github, jira, linear
+    key: str
+    identity_id: int = Field(foreign_key="identity.id")
+    finished_at: datetime = Field(index=True)  # a PR's merge, a ticket's done: what retention and reads go by
+    ref: str | None = None
+    title: str | None = None
+    labels: str = "[]"
+    issue_type: str | None = None
+    additions: int | None = None
+    deletions: int | None = None
+    files: str = "[]"
+    repo: str | None = None
+    points: float | None = None
+    opened_at: datetime | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopened_at: str = "[]"  # JSON list of ISO times a ticket left done again
+    reverts: str | None = None  # for a revert: the key of the merge it reverts
+    fixes: str = "[]"  # ticket refs a PR closes
+    branch: str | None = None
+
+
 class IngestRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     path: str

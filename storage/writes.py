@@ -3,8 +3,9 @@
 These functions decide nothing about repeats: the caller (bot.ingest.store) hands each natural key
 over once per batch. Across batches and ingests the upsert is the database half of ingest's one
 rule: a row written again with other figures replaces the stored ones (a vendor restated them),
-except that an older cumulative reading (`observed_at`) never replaces a newer one. A restated bucket
-removes only the stale rows its caller says the restatement covers.
+except that an older cumulative reading (`observed_at`) never replaces a newer one, and a null in a
+KEEP_KNOWN column never replaces a stored value. A restated bucket removes only the stale rows its
+caller says the restatement covers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, or_, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert
@@ -23,6 +24,9 @@ from storage.models import Activity, Billed, Identity, Usage
 from storage.models import table as table_of
 
 CHUNK = 500
+# Columns a record may leave out (null: the feed did not say) that never erase a value stored earlier: a PR
+# list page carries no line counts, the single PR and the webhook do, and either may come last.
+KEEP_KNOWN: dict[str, frozenset[str]] = {"workdetail": frozenset({"additions", "deletions"})}
 
 
 @dataclass
@@ -81,12 +85,14 @@ def upsert(session: Session, model: type, keys: Sequence[str], rows: Sequence[di
 def _upsert_statement(session: Session, table: Table, keys: Sequence[str], values: Sequence[str]) -> Any:
     statement = insert(session, table)
     new = statement.excluded
-    changed = or_(*(table.c[v].is_distinct_from(new[v]) for v in values))
+    known = KEEP_KNOWN.get(table.name, frozenset())
+    incoming = {v: func.coalesce(new[v], table.c[v]) if v in known else new[v] for v in values}
+    changed = or_(*(table.c[v].is_distinct_from(incoming[v]) for v in values))
     if "observed_at" in values:  # a cumulative reading older than the stored one never replaces it
         old = table.c.observed_at
         changed = and_(changed, or_(old.is_(None), new.observed_at.is_(None), new.observed_at >= old))
     return statement.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys], set_={v: new[v] for v in values}, where=changed,
+        index_elements=[table.c[k] for k in keys], set_=incoming, where=changed,
     ).returning(*(table.c[k] for k in keys))
 
 

@@ -21,11 +21,20 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from bot.ingest.feeds import FEEDS
-from bot.ingest.feeds.base import ActivityRow, BilledRow, IdentityLink, OutcomeRow, Record, SeatRow, UsageRow
+from bot.ingest.feeds.base import (
+    ActivityRow,
+    BilledRow,
+    IdentityLink,
+    OutcomeRow,
+    Record,
+    SeatRow,
+    UsageRow,
+    WorkRow,
+)
 from bot.ingest.files import FileReport, ingest_file
 from bot.ingest.store import natural_key, once
 from storage import make_engine, upgrade
-from storage.models import Activity, Billed, Outcome, Seat, Usage, table
+from storage.models import Activity, Billed, Outcome, Seat, Usage, WorkDetail, table
 from tests.conftest import FIXTURES
 from tests.test_feeds_outcomes import doc_example
 
@@ -205,7 +214,7 @@ def _csv(header: list[str], rows: list[dict[str, str]]) -> str:
 KEYS: dict[type, tuple[Any, tuple[str, ...]]] = {
     UsageRow: (Usage, ("source", "record_key")), ActivityRow: (Activity, ("source", "record_key", "metric")),
     OutcomeRow: (Outcome, ("key",)), BilledRow: (Billed, ("source", "record_key")),
-    SeatRow: (Seat, ("source", "record_key")),
+    SeatRow: (Seat, ("source", "record_key")), WorkRow: (WorkDetail, ("source", "key")),
 }
 
 

@@ -1,7 +1,7 @@
 """`tokenworth forget`: erase one person, logging the erasure by hashes only.
 
 Invariants: a person the config still lists is never erased (the next sync would re-create them);
-everything about the person goes in one transaction (their usage, activity, outcomes and seats through
+everything about the person goes in one transaction (their usage, activity, outcomes, work details and seats through
 their identities, the identities and links, the person row with its Slack link, their Teams 1:1 chat
 reference, and their Teams account in channel references); the Erasure row names them and their
 identities only by `subject_digest` and `identity_digest`, so a later ingest can recognise and drop

@@ -1,7 +1,7 @@
 """Retention: per-person rows older than `retention.days` are deleted, daily by `serve` and on demand.
 
-Invariant: only rows about people's days go (usage, activity, outcomes, seats, the rejected records
-that may quote them, and feed identities left with no rows and no person), each by the day it
+Invariant: only rows about people's days go (usage, activity, outcomes and their work details, seats,
+the rejected records that may quote them, and feed identities left with no rows and no person), each by the day it
 describes; aggregates (published snapshots, the vendors' billed ledger) and the access log stay.
 """
 
@@ -14,12 +14,24 @@ from sqlalchemy import Engine, delete, exists, select
 from sqlalchemy.orm import Session
 
 from storage.engine import session_scope
-from storage.models import Activity, ChartImage, Identity, IngestRun, Outcome, RejectedRecord, Seat, Usage, table
+from storage.models import (
+    Activity,
+    ChartImage,
+    Identity,
+    IngestRun,
+    Outcome,
+    RejectedRecord,
+    Seat,
+    Usage,
+    WorkDetail,
+    table,
+)
 
 USAGE, ACTIVITY, OUTCOME, SEAT = table(Usage), table(Activity), table(Outcome), table(Seat)
 IDENTITY, REJECTED, RUNS, CHARTS = table(Identity), table(RejectedRecord), table(IngestRun), table(ChartImage)
-PER_PERSON = (USAGE, ACTIVITY, OUTCOME, SEAT)  # every table whose rows hang off a feed identity
-PURGED = ("usage", "activity", "outcome", "seat", "rejectedrecord", "chartimage", "identity")
+WORK = table(WorkDetail)
+PER_PERSON = (USAGE, ACTIVITY, OUTCOME, SEAT, WORK)  # every table whose rows hang off a feed identity
+PURGED = ("usage", "activity", "outcome", "seat", "workdetail", "rejectedrecord", "chartimage", "identity")
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ def _purge_rows(session: Session, kept_from: date, now: datetime) -> dict[str, i
         "activity": delete(ACTIVITY).where(ACTIVITY.c.day < kept_from),
         "outcome": delete(OUTCOME).where(OUTCOME.c.occurred_at < start),
         "seat": delete(SEAT).where(SEAT.c.day < kept_from),
+        "workdetail": delete(WORK).where(WORK.c.finished_at < start),
         "rejectedrecord": delete(REJECTED).where(REJECTED.c.run_id.in_(old_runs)),
         "chartimage": delete(CHARTS).where(CHARTS.c.expires_at <= now),
     }

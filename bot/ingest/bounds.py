@@ -19,7 +19,17 @@ from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
-from bot.ingest.feeds.base import ActivityRow, BilledRow, IdentityLink, IdentityRef, OutcomeRow, Row, SeatRow, UsageRow
+from bot.ingest.feeds.base import (
+    ActivityRow,
+    BilledRow,
+    IdentityLink,
+    IdentityRef,
+    OutcomeRow,
+    Row,
+    SeatRow,
+    UsageRow,
+    WorkRow,
+)
 from bot.ingest.limits import MAX_COUNT
 
 Getter = Callable[[Any], tuple[Any, ...]]
@@ -34,6 +44,7 @@ class _Kinds:
     dates: Getter
     texts: Getter
     refs: Getter  # IdentityRef fields: their kind and value are text
+    unknown_ints: bool = False  # some count may be None (the feed did not say)
 
     @classmethod
     def of(cls, row_type: type) -> _Kinds:
@@ -41,7 +52,9 @@ class _Kinds:
         for spec in fields(row_type):
             base = str(spec.type).replace(" | None", "")
             kinds["date" if base == "datetime" else base].append(spec.name)
-        return cls(*(_getter(names) for names in kinds.values()))
+        optional = any(str(spec.type) == "int | None" for spec in fields(row_type))
+        ints, floats, dates, texts, refs = (_getter(names) for names in kinds.values())
+        return cls(ints, floats, dates, texts, refs, unknown_ints=optional)
 
 
 def _getter(names: list[str]) -> Getter:
@@ -54,7 +67,7 @@ def _getter(names: list[str]) -> Getter:
 
 
 _KINDS = {row_type: _Kinds.of(row_type)
-          for row_type in (UsageRow, ActivityRow, OutcomeRow, BilledRow, SeatRow, IdentityLink)}
+          for row_type in (UsageRow, ActivityRow, OutcomeRow, BilledRow, SeatRow, WorkRow, IdentityLink)}
 
 
 def ordinals(window: tuple[date, date]) -> tuple[int, int]:
@@ -76,6 +89,8 @@ def problem(row: Row, window: tuple[date, date], days: tuple[int, int] | None = 
 def _fine(row: Row, days: tuple[int, int]) -> bool:
     kinds = _KINDS[type(row)]
     ints = kinds.ints(row)
+    if kinds.unknown_ints:  # an optional count the feed did not give (a PR list page's line counts)
+        ints = tuple(i for i in ints if i is not None)
     if ints and (min(ints) < 0 or max(ints) > MAX_COUNT):
         return False
     for number in kinds.floats(row):

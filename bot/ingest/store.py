@@ -61,10 +61,11 @@ from bot.ingest.feeds.base import (
     SeatRow,
     UsageRow,
     Window,
+    WorkRow,
 )
 from bot.ingest.forgotten import Forgotten
 from bot.ingest.limits import date_window
-from storage.models import Activity, Billed, Outcome, Seat, Usage
+from storage.models import Activity, Billed, Outcome, Seat, Usage, WorkDetail
 from storage.writes import delete_stale, identity_ids, learn_links, upsert
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ TABLES: dict[type[Counted], tuple[type[Any], tuple[str, ...]]] = {
     OutcomeRow: (Outcome, ("key",)),
     BilledRow: (Billed, ("source", "record_key")),
     SeatRow: (Seat, ("source", "record_key")),
+    WorkRow: (WorkDetail, ("source", "key")),
 }
 
 
@@ -308,7 +310,7 @@ class _Writer:
 
     def _identity_ids(self, rows: list[Row]) -> dict[tuple[str, str], int]:
         """Identity ids, asking the database only for those not seen earlier in this ingest."""
-        refs = {_ref(r.identity) for r in rows if isinstance(r, (UsageRow, ActivityRow, OutcomeRow, SeatRow))}
+        refs = {_ref(r.identity) for r in rows if isinstance(r, (UsageRow, ActivityRow, OutcomeRow, SeatRow, WorkRow))}
         refs |= {_ref(ref) for r in rows if isinstance(r, IdentityLink) for ref in (r.known, r.also)}
         missing = refs - self.known.keys()
         if missing:

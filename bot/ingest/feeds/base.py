@@ -82,6 +82,40 @@ class OutcomeRow:
 
 
 @dataclass(frozen=True)
+class WorkRow:
+    """What judging the work reads about an outcome (bot.core.judgement_facts.WorkItem), under the outcome's key.
+
+    Only for merged PRs, reverts and done tickets, beside their OutcomeRow; lists are JSON text (`as_json`).
+    """
+
+    source: str
+    key: str
+    identity: IdentityRef
+    finished_at: datetime
+    ref: str | None = None
+    title: str | None = None
+    labels: str = "[]"
+    issue_type: str | None = None
+    additions: int | None = None
+    deletions: int | None = None
+    files: str = "[]"
+    repo: str | None = None
+    points: float | None = None
+    opened_at: datetime | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopened_at: str = "[]"
+    reverts: str | None = None
+    fixes: str = "[]"
+    branch: str | None = None
+
+
+def as_json(values: Iterable[str]) -> str:
+    """A list field of a WorkRow: distinct, sorted, so a re-sent record stores the same text."""
+    return json.dumps(sorted(set(values)))
+
+
+@dataclass(frozen=True)
 class BilledRow:
     """A line of the org's billed ledger (cost reports, FOCUS): reconciled against, never anyone's spend."""
 
@@ -124,7 +158,7 @@ class Rejection:
     reason: str
 
 
-Counted = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow  # a row stored under a natural key
+Counted = UsageRow | ActivityRow | OutcomeRow | BilledRow | SeatRow | WorkRow  # a row stored under a natural key
 Row = Counted | IdentityLink
 
 

@@ -1,4 +1,9 @@
-"""GitHub pull requests (list JSON, a single PR object, or a webhook payload): merged PRs as outcomes."""
+"""GitHub pull requests (list JSON, a single PR object, or a webhook payload): merged PRs as outcomes.
+
+Each merged PR and revert also yields its work details (WorkRow, under the outcome's key): when it was
+opened, labels, head branch, lines changed where the payload carries them, the tickets its body closes.
+A list page carries no line counts; they stay None (unknown), never 0.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from bot.ingest.feeds.base import (
     OutcomeRow,
     Record,
     Rejection,
+    WorkRow,
+    as_json,
     load_json,
     reason,
 )
@@ -28,6 +35,8 @@ _REVERT_BRANCH = re.compile(r"^revert-(\d+)-")
 _REVERTS_BODY = re.compile(r"\bReverts\s+[\w.-]+/[\w.-]+#(\d+)")
 _REVERT_TITLE = re.compile(r'^Revert "(.+)"$')
 _REPO_URL = re.compile(r"/repos/([^/]+/[^/]+)/pulls/\d+")
+# "Fixes ABC-12", "closes: ENG-7", "Resolved PROJ-3": the ticket keys a PR says it closes
+_CLOSES = re.compile(r"\b(?:fix(?:e[sd])?|close[sd]?|resolve[sd]?)\b:?\s+([A-Z][A-Z0-9]+-\d+)\b", re.IGNORECASE)
 
 
 class _Model(BaseModel):
@@ -48,15 +57,23 @@ class _Ref(_Model):
     repo: _Repo | None = None
 
 
+class _Label(_Model):
+    name: str
+
+
 class _Pull(_Model):
     number: int = Field(strict=True, gt=0)
     title: str = ""
     body: str | None = None
     url: str = ""
     user: _User | None
+    created_at: datetime | None = None
     merged_at: datetime | None = None
     head: _Ref = _Ref()
     base: _Ref = _Ref()
+    labels: list[_Label] = []
+    additions: int | None = Field(default=None, strict=True, ge=0)
+    deletions: int | None = Field(default=None, strict=True, ge=0)
 
     @property
     def repo(self) -> str:
@@ -99,7 +116,7 @@ def parse_pulls(document: Any) -> Iterator[Record | Rejection]:
         yield item
 
 
-def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[OutcomeRow]:
+def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[OutcomeRow | WorkRow]:
     """A human's merge earns a pr_merged; a merged revert points (ref) at the merge it undoes.
 
     The revert charge itself is resolved when reading, so it lands on the reverted PR's author
@@ -111,16 +128,31 @@ def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[Outco
     if _is_revert(pull):
         target = _reverted_number(pull, titles)
         if target is not None:
+            key = f"github:{pull.repo}#{pull.number}:revert"
             yield OutcomeRow(
-                key=f"github:{pull.repo}#{pull.number}:revert", source=SOURCE, kind="pr_revert",
+                key=key, source=SOURCE, kind="pr_revert",
                 identity=IdentityRef.of("github", pull.user.login), occurred_at=merged_at, title=pull.title,
                 ref=merged_key(pull.repo, target),
             )
+            yield _work(pull, pull.user.login, key, merged_at, reverts=merged_key(pull.repo, target))
     elif not pull.by_bot:
+        key = merged_key(pull.repo, pull.number)
         yield OutcomeRow(
-            key=merged_key(pull.repo, pull.number), source=SOURCE, kind="pr_merged",
+            key=key, source=SOURCE, kind="pr_merged",
             identity=IdentityRef.of("github", pull.user.login), occurred_at=merged_at, title=pull.title,
         )
+        yield _work(pull, pull.user.login, key, merged_at)
+
+
+def _work(pull: _Pull, author: str, key: str, merged_at: datetime, reverts: str | None = None) -> WorkRow:
+    opened = to_utc(pull.created_at) if pull.created_at is not None else None
+    return WorkRow(
+        source=SOURCE, key=key, identity=IdentityRef.of("github", author), finished_at=merged_at,
+        ref=f"{pull.repo}#{pull.number}", title=pull.title, labels=as_json(label.name for label in pull.labels),
+        additions=pull.additions, deletions=pull.deletions, repo=pull.repo, opened_at=opened, merged_at=merged_at,
+        reverts=reverts, fixes=as_json(m.upper() for m in _CLOSES.findall(pull.body or "")),
+        branch=pull.head.ref or None,
+    )
 
 
 def merged_key(repo: str, number: int) -> str:

@@ -2,6 +2,7 @@
 
 An issue counts when its status is in the done category, it has a resolution date, and its
 resolution is not one that means "nothing was done" (Won't Do, Duplicate, ...).
+Each also yields its work details (WorkRow): issue type, labels, story points (None when nobody estimated it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from bot.ingest.feeds.base import (
     OutcomeRow,
     Record,
     Rejection,
+    WorkRow,
+    as_json,
     load_json,
     reason,
 )
@@ -60,6 +63,8 @@ class _Fields(_Model):
     resolution: _Named | None = None
     resolutiondate: datetime | None = None
     assignee: _Assignee | None = None
+    issuetype: _Named | None = None
+    labels: list[str] = []
 
 
 class _Issue(_Model):
@@ -114,7 +119,9 @@ def _points(value: Any, field: str) -> float:
     return float(value)
 
 
-def _outcomes(issue: _Issue, raw_points: Any, points_field: str, excluded: set[str]) -> tuple[OutcomeRow, ...]:
+def _outcomes(
+    issue: _Issue, raw_points: Any, points_field: str, excluded: set[str],
+) -> tuple[OutcomeRow | WorkRow, ...]:
     fields = issue.fields
     if fields.status.statusCategory.key != "done" or fields.resolutiondate is None:
         return ()
@@ -122,10 +129,15 @@ def _outcomes(issue: _Issue, raw_points: Any, points_field: str, excluded: set[s
         return ()
     if fields.assignee is None:
         return ()  # unassigned: nobody to credit
-    return (OutcomeRow(
-        key=f"jira:{issue.key}", source=SOURCE, kind="ticket_closed", identity=_identity(fields.assignee),
-        occurred_at=to_utc(fields.resolutiondate), quantity=_points(raw_points, points_field), title=fields.summary,
-    ),)
+    key, who, done = f"jira:{issue.key}", _identity(fields.assignee), to_utc(fields.resolutiondate)
+    points = _points(raw_points, points_field)
+    return (
+        OutcomeRow(key=key, source=SOURCE, kind="ticket_closed", identity=who, occurred_at=done, quantity=points,
+                   title=fields.summary),
+        WorkRow(source=SOURCE, key=key, identity=who, finished_at=done, ref=issue.key, title=fields.summary,
+                labels=as_json(fields.labels), issue_type=fields.issuetype.name or None if fields.issuetype else None,
+                points=None if raw_points is None else points, closed_at=done),
+    )
 
 
 def _identity(assignee: _Assignee) -> IdentityRef:

@@ -1,4 +1,8 @@
-"""Linear GraphQL `issues` pages: completed issues as closed tickets, worth their estimate."""
+"""Linear GraphQL `issues` pages: completed issues as closed tickets, worth their estimate.
+
+Each also yields its work details (WorkRow): labels, the estimate (None when unestimated), when work
+started (`startedAt`) and the branch Linear names for it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from bot.ingest.feeds.base import (
     OutcomeRow,
     Record,
     Rejection,
+    WorkRow,
+    as_json,
     load_json,
     reason,
 )
@@ -38,11 +44,22 @@ class _Assignee(_Model):
     email: str | None = Field(default=None, min_length=1)
 
 
+class _Label(_Model):
+    name: str
+
+
+class _Labels(_Model):
+    nodes: list[_Label] = []
+
+
 class _Issue(_Model):
     identifier: str = Field(min_length=1)
     title: str | None = None
     estimate: NonNegativeFloat | None = None
+    startedAt: datetime | None = None
     completedAt: datetime | None = None
+    branchName: str | None = None
+    labels: _Labels = _Labels()
     assignee: _Assignee | None = None
     state: _State
 
@@ -81,16 +98,20 @@ def _nodes(document: Any) -> list[Any]:
     return nodes
 
 
-def _outcomes(issue: _Issue) -> tuple[OutcomeRow, ...]:
+def _outcomes(issue: _Issue) -> tuple[OutcomeRow | WorkRow, ...]:
     if issue.state.type != "completed" or issue.assignee is None:
         return ()  # canceled, duplicate or still open; or nobody to credit
     if issue.completedAt is None:
         raise ValueError("completedAt: a completed issue needs a completion time")
-    return (OutcomeRow(
-        key=f"linear:{issue.identifier}", source=SOURCE, kind="ticket_closed", identity=_identity(issue.assignee),
-        occurred_at=to_utc(issue.completedAt), quantity=1.0 if issue.estimate is None else issue.estimate,
-        title=issue.title,
-    ),)
+    key, who, done = f"linear:{issue.identifier}", _identity(issue.assignee), to_utc(issue.completedAt)
+    return (
+        OutcomeRow(key=key, source=SOURCE, kind="ticket_closed", identity=who, occurred_at=done,
+                   quantity=1.0 if issue.estimate is None else issue.estimate, title=issue.title),
+        WorkRow(source=SOURCE, key=key, identity=who, finished_at=done, ref=issue.identifier, title=issue.title,
+                labels=as_json(label.name for label in issue.labels.nodes), points=issue.estimate,
+                opened_at=to_utc(issue.startedAt) if issue.startedAt else None, closed_at=done,
+                branch=issue.branchName or None),
+    )
 
 
 def _identity(assignee: _Assignee) -> IdentityRef:
