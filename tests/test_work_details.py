@@ -132,12 +132,13 @@ def test_model_fit_on_the_sample_org_says_not_enough_data_and_recommends_nothing
     assert "(estimates)" in lines[0] and "not a controlled experiment" in text.stdout
     cells = [line for line in lines if line.startswith("  ") and line.split()[0] in
              ("trivial", "small", "medium", "large", "unknown") and "no recommendation" not in line]
-    assert cells and all(line.endswith("not enough data") for line in cells)
+    # Cells below the floor are not even listed: a "not enough data" line would say which work ran on which tier.
+    assert cells == [] and "not enough data in any cell" in text.stdout and "are not listed" in text.stdout
     assert "default to" not in text.stdout and "@acme.test" not in text.stdout
     as_json = json.loads(tokenworth("model-fit", "--json", "--as-of", "2026-12-14", "--team", "platform", *common,
                                     cwd=tmp_path).stdout)
     assert as_json["scope"] == "team platform" and as_json["estimate"] is True
-    assert all(c["figures"] is None and c["note"] == "not enough data" for c in as_json["table"])
+    assert as_json["table"] == [] and "not listed" in as_json["hidden"]
     assert all(f["recommendation"] is None for f in as_json["findings"])
     unknown = tokenworth("model-fit", "--team", "nobody", *common, cwd=tmp_path)
     assert unknown.returncode != 0 and "unknown team 'nobody'" in unknown.stderr
@@ -200,3 +201,19 @@ def test_bad_line_counts_are_rejected_with_the_field_and_closing_words_are_read(
     rows = [r for i in parse_pulls({**detail, "body": body}) if isinstance(i, Record) for r in i.rows]
     work = next(r for r in rows if isinstance(r, WorkRow))
     assert json.loads(work.fixes) == ["ABC-12", "ENG-7", "PROJ-3"]
+
+
+def test_cells_below_the_floor_and_findings_resting_on_them_are_not_shown() -> None:
+    from bot.core.evidence import Cell, Figures
+    from bot.core.model_fit import Finding
+    from bot.finops.model_fit import shown
+
+    enough = Figures(12, 6, 120.0, 8.0, 10.0, 12.0, 1, 0.01, 0.35)
+    table = [Cell("small", "frontier", None, enough), Cell("small", "standard", None, None),
+             Cell("large", "standard", None, enough), Cell("trivial", "frontier", None, None)]
+    found = [Finding("small", None, "small work: the standard tier has not enough data"),
+             Finding("large", None, "large work: none ran mostly on the frontier tier, nothing to move"),
+             Finding("trivial", None, "trivial work: the frontier tier has not enough data")]
+    cells, findings = shown(table, found)
+    assert [(c.work_class, c.tier) for c in cells] == [("small", "frontier"), ("large", "standard")]
+    assert [f.work_class for f in findings] == ["small"]

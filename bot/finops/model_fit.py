@@ -8,6 +8,7 @@ written to the access log (surface `model_fit`) with the ids of the people in sc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from bot.governance.access import Showing, record_showing
 from bot.reads.work import Scope, judge_span, scope
 
 SURFACE = "model_fit"
+HIDDEN = "cells below the thresholds are not listed: listing them would say which work ran on which tier"
 CAVEAT = ("Estimates from the org's own outcomes: correlation in its data, not a controlled experiment. "
           "Cells need at least {n} outcomes from at least {people} people.")
 
@@ -40,14 +42,16 @@ class ModelFitReport:
         return {
             "scope": self.scope, "weeks": self.weeks, "as_of": self.as_of.isoformat(), "estimate": True,
             "caveat": CAVEAT.format(n=self.min_outcomes, people=self.min_people),
-            "table": [_cell_json(c) for c in self.table],
+            "table": [_cell_json(c) for c in self.table], "hidden": HIDDEN,
             "findings": [_finding_json(f) for f in self.findings],
         }
 
     def lines(self) -> list[str]:
         head = f"Model fit for {self.scope}, {self.weeks} weeks to {self.as_of:%Y-%m-%d} (estimates)"
         out = [head, CAVEAT.format(n=self.min_outcomes, people=self.min_people), "", "Evidence by work class and tier:"]
-        out += [f"  {c.work_class:<8} {c.tier:<9} {_cell_text(c.figures)}" for c in self.table] or ["  no outcomes"]
+        out += [f"  {c.work_class:<8} {c.tier:<9} {_cell_text(c.figures)}" for c in self.table] or [
+            f"  {NOT_ENOUGH} in any cell"]
+        out += [f"  ({HIDDEN})"]
         out += ["", "Recommendations:"]
         out += [f"  {line}" for f in self.findings for line in _finding_lines(f)] or ["  none: not enough data"]
         return out
@@ -61,8 +65,20 @@ def model_fit(
     judged = judge_span(session, config, prices, who, weeks, as_of)
     record_showing(session, Showing(SURFACE, "role", "admin", team=team, members=frozenset(who.person_ids),
                                     detail=f"{weeks} weeks to {as_of:%Y-%m-%d}"))
+    table, found = shown(judged.table, judged.findings)
     return ModelFitReport(who.name, weeks, as_of, config.model_fit.min_outcomes, config.policy.min_group_size,
-                          judged.table, judged.findings)
+                          table, found)
+
+
+def shown(table: Sequence[Cell], found: Sequence[Finding]) -> tuple[tuple[Cell, ...], tuple[Finding, ...]]:
+    """Only cells above the floor, and only findings that rest on them.
+
+    Listing a cell below the floor as "not enough data" would still say that some work of that class ran
+    on that tier; a finding about a class without a frontier cell above the floor would say the same.
+    """
+    cells = tuple(c for c in table if c.figures is not None)
+    frontier = {c.work_class for c in cells if c.tier == "frontier"}
+    return cells, tuple(f for f in found if f.recommendation is not None or f.work_class in frontier)
 
 
 def _cell_text(f: Figures | None) -> str:
