@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.weeks import to_utc
 from bot.errors import TokenworthError
 from storage.dialect import insert
 from storage.engine import session_scope
@@ -69,9 +70,9 @@ def _take_over_stale(session: Session, team: str, week: str, platform: str, now:
     stale = session.execute(
         select(TABLE.c.claimed_at).where(_key(team, week, platform), TABLE.c.state == "claimed")
     ).scalar_one_or_none()
-    if stale is None or now - _aware(stale) <= STUCK_AFTER:
+    if stale is None or now - to_utc(stale) <= STUCK_AFTER:
         return False
-    note = (f"{INTERRUPTED} (claimed {_aware(stale):%Y-%m-%d %H:%M} UTC, never confirmed): posted again; "
+    note = (f"{INTERRUPTED} (claimed {to_utc(stale):%Y-%m-%d %H:%M} UTC, never confirmed): posted again; "
             "if both reached the channel, delete the older one")
     taken = session.execute(
         update(TABLE)
@@ -79,10 +80,6 @@ def _take_over_stale(session: Session, team: str, week: str, platform: str, now:
         .values(claimed_at=now, attempts=TABLE.c.attempts + 1, error=note)
     )
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def record(engine: Engine, team: str, week: str, platform: str, state: str, **fields: Any) -> None:
@@ -119,7 +116,7 @@ def pending(engine: Engine, platform: str, now: datetime | None = None) -> list[
             )
         )
         return [(team, week) for team, week, state, claimed_at in rows
-                if state == "pending" or _aware(claimed_at) < stuck_before]
+                if state == "pending" or to_utc(claimed_at) < stuck_before]
 
 
 def has_row(engine: Engine, team: str, week: str, platform: str) -> bool:
@@ -144,9 +141,7 @@ def statuses(engine: Engine, limit_per_team: int = 4) -> list[dict[str, Any]]:
 
 
 def _attention(row: dict[str, Any], now: datetime) -> str | None:
-    claimed_at = row["claimed_at"]
-    if claimed_at is not None and claimed_at.tzinfo is None:
-        claimed_at = claimed_at.replace(tzinfo=UTC)
+    claimed_at = to_utc(row["claimed_at"]) if row["claimed_at"] is not None else None
     if row["state"] == "claimed" and claimed_at is not None and now - claimed_at > STUCK_AFTER:
         return ("claimed but never confirmed as posted (the process stopped mid-post?): the next retry "
                 "(every 15 minutes in `serve`, or `tokenworth digest send`) posts it again")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.disclosure import Sheet
 from bot.core.privacy import decode, encode
+from bot.core.weeks import to_utc
 from storage.dialect import insert
 from storage.engine import session_scope
 from storage.models import PublishedSnapshot, table
@@ -55,6 +56,6 @@ def publish(engine: Engine, team: str, week: str, members: frozenset[int], sheet
 def _published(row: Any) -> Published:
     when: datetime = row["published_at"]
     return Published(
-        row["team"], row["week"], when if when.tzinfo else when.replace(tzinfo=UTC), decode(row["members"]),
+        row["team"], row["week"], to_utc(when), decode(row["members"]),
         Sheet.from_json(json.loads(row["figures"])),
     )

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, literal, select
 from sqlalchemy.orm import Session
 
 from bot.core.privacy import decode, encode
+from bot.core.weeks import to_utc
 from storage.engine import session_scope
 from storage.models import AccessLog, table
 
@@ -120,4 +121,4 @@ def summary(rows: Iterable[Mapping[str, object]]) -> list[tuple[str, str, int]]:
 
 def _aware(value: object) -> datetime:
     assert isinstance(value, datetime), "the log's `at` is a timestamp"
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return to_utc(value)

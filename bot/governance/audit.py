@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import Engine
 
 from bot.core.privacy import decode
+from bot.core.weeks import to_utc
 from bot.governance.access import showings, summary
 from storage.engine import session_scope
 
@@ -29,7 +30,7 @@ def shown(row: Mapping[str, object]) -> dict[str, object]:
     assert isinstance(at, datetime), "the log's `at` is a timestamp"
     members = row.get("members")
     return {
-        "id": row["id"], "at": (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(),
+        "id": row["id"], "at": to_utc(at).isoformat(),
         "surface": row["surface"], "audience_kind": row["audience_kind"], "audience": row["audience"],
         "platform": row.get("platform"), "team": row.get("team"), "week": row.get("week"),
         "people": len(decode(members if isinstance(members, str) else None)), "detail": row.get("detail"),

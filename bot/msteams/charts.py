@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, select
 
+from bot.core.weeks import to_utc
 from storage.engine import session_scope
 from storage.models import ChartImage, table
 
@@ -43,14 +44,10 @@ class ChartStore:
         """The PNG while it has not expired; None once it has, or for a token never issued."""
         with session_scope(self.engine) as session:
             row = session.execute(select(TABLE.c.content, TABLE.c.expires_at).where(TABLE.c.token == token)).first()
-        if row is None or _aware(row.expires_at) <= self.clock():
+        if row is None or to_utc(row.expires_at) <= self.clock():
             return None
         return bytes(row.content)
 
 
 def chart_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/charts/{token}.png"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -164,7 +164,8 @@ class Router:
 def slack_refusal(secret: bytes, environ: dict[str, Any], body: bytes, now: float) -> tuple[int, str] | None:
     """Why a request to /slack/events is refused (status, reason), or None when Slack signed it.
 
-    Checked on the raw bytes before anything is decoded or parsed, and never logged.
+    Checked on the raw bytes before anything is decoded or parsed, and never logged. Not slack_sdk's
+    SignatureVerifier: it raises on a non-numeric timestamp and on a non-UTF-8 body (the 500s this replaced).
     """
     if not secret:
         return 503, "signing secret not configured; refusing unverifiable requests"
