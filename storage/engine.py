@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_MS = 30_000  # how long a SQLite writer waits for another's lock before giving up
+SQLITE_INGEST_BUSY_MS = 3_600_000  # an ingest waits for another ingest's commit, however long its file
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -40,3 +42,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         with session.begin():
             yield session
+
+
+@contextmanager
+def patient(session: OrmSession, busy_ms: int = SQLITE_INGEST_BUSY_MS) -> Iterator[None]:
+    """Within the block, a SQLite writer waits `busy_ms` for another's lock (another ingest) instead of the usual."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        session.execute(text(f"PRAGMA busy_timeout = {int(busy_ms)}"))
+    try:
+        yield
+    finally:
+        if sqlite:
+            session.execute(text(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_MS)}"))

@@ -98,4 +98,6 @@ def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, float):  # a rollup sums the same costs in the order they arrived: equal to 1e-9
+        return round(value, 9)
     return to_utc(value).isoformat() if isinstance(value, datetime) else value

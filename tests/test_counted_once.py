@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from sqlalchemy import Engine, func, select
 
 from bot.answers.me import me_report
 from bot.config.org import OrgConfig
+from bot.core.attribution import count_once
+from bot.core.facts import UsageFact
 from bot.core.prices import PriceTable, Tokens, normalise_model
 from bot.core.weeks import Week
 from bot.digest.build import unattributed_spend
@@ -175,7 +178,8 @@ def test_an_ingest_killed_midway_leaves_nothing_half_done(tmp_path: Path) -> Non
 
     def stored() -> int:
         with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(table(Usage))).scalar_one())
+            usage = table(Usage)  # requests, not rows: the requests are folded into rollups
+            return int(conn.execute(select(func.coalesce(func.sum(usage.c.requests), 0))).scalar_one())
 
     assert stored() in (0, LINES)  # as if it had not started, or had finished: never a part
     small = tmp_path / "small.jsonl"
@@ -183,3 +187,79 @@ def test_an_ingest_killed_midway_leaves_nothing_half_done(tmp_path: Path) -> Non
     after = subprocess.run([tokenworth, "ingest", str(small), "--db", db], env=env, cwd=tmp_path, capture_output=True)
     assert after.returncode == 0, after.stderr  # the database is intact and writable
     assert stored() in (1, LINES + 1)
+
+
+# Claude Enterprise Analytics beside Claude Code Analytics, the usage report and telemetry (bot.core.attribution)
+
+ENTERPRISE_SOURCES = [("claude_enterprise", "subscription"), ("claude_code", "subscription"), ("claude_code", "api"),
+                      ("anthropic_usage", None), ("claude_code_otel", None)]
+
+
+def usage_fact(source: str, billing: str | None, tokens: int, model: str = "claude-sonnet-4-6") -> UsageFact:
+    return UsageFact(person_id=1, day=datetime(2026, 11, 17).date(), provider="anthropic", tool="claude_code",
+                     model=model, input_tokens=tokens, output_tokens=0, cache_read_tokens=0, cache_write_tokens=0,
+                     requests=0, cost_usd=None, source=source, billing=billing)
+
+
+facts_of_one_key = st.lists(
+    st.builds(lambda pick, n: usage_fact(*ENTERPRISE_SOURCES[pick], n), st.integers(0, 4), st.integers(1, 10**6)),
+    max_size=8,
+)
+
+
+def kinds(facts: list[UsageFact]) -> set[tuple[str, str | None]]:
+    return {(f.source, f.billing) for f in facts}
+
+
+@settings(max_examples=300, deadline=None)
+@given(group=facts_of_one_key, seed=st.integers(0, 10**6))
+def test_seat_and_api_billed_anthropic_usage_each_count_once_by_precedence(group: list[UsageFact], seed: int) -> None:
+    kept = count_once(group)
+    present = kinds(group)
+    seat = ("claude_enterprise", "subscription") if ("claude_enterprise", "subscription") in present else (
+        ("claude_code", "subscription") if ("claude_code", "subscription") in present else None)
+    api = ("anthropic_usage", None) if ("anthropic_usage", None) in present else (
+        ("claude_code", "api") if ("claude_code", "api") in present else None)
+    expected = {k for k in (seat, api) if k} or ({("claude_code_otel", None)} & present)
+    assert kinds(kept) == expected
+    assert sorted(kept, key=repr) == sorted((f for f in group if (f.source, f.billing) in expected), key=repr)
+    shuffled = list(group)
+    random.Random(seed).shuffle(shuffled)
+    assert sorted(count_once(shuffled), key=repr) == sorted(kept, key=repr)  # order never matters
+    assert sorted(count_once(kept), key=repr) == sorted(kept, key=repr)  # counting again changes nothing
+
+
+@settings(max_examples=100, deadline=None)
+@given(group=facts_of_one_key)
+def test_keys_of_other_models_or_days_never_displace_each_other(group: list[UsageFact]) -> None:
+    other = [replace(f, model="claude-opus-4-6") for f in group]
+    assert sorted(count_once(group + other), key=repr) == sorted(count_once(group) + count_once(other), key=repr)
+
+
+def test_an_enterprise_seat_reported_by_claude_code_analytics_too_counts_once(
+    acme_engine: Engine, acme_config, prices, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise = FIXTURES / "claude_enterprise_user_usage.json"
+    alone = make_engine(f"sqlite:///{tmp_path / 'alone.db'}")
+    upgrade(alone)
+    sync_directory(alone, acme_config)
+    ingest_paths(alone, [enterprise])
+    rows = [r for r in json.loads(enterprise.read_text())["data"] if r["actor"]["email_address"] == "fay@acme.test"]
+    seat_days = tmp_path / "claude_code_subscription.json"  # the same seat use as Claude Code Analytics reports it
+    seat_days.write_text(json.dumps({"has_more": False, "next_page": None, "data": [{
+        "actor": {"type": "user_actor", "email_address": "fay@acme.test"}, "customer_type": "subscription",
+        "subscription_type": "enterprise", "date": f"{r['starting_at'][:10]}T00:00:00Z", "is_remote": False,
+        "organization_id": "4a4724bf-7d64-413d-8c2f-f3302f051967", "terminal_type": "vscode",
+        "core_metrics": {"num_sessions": 1, "lines_of_code": {"added": 0, "removed": 0}, "commits_by_claude_code": 0,
+                         "pull_requests_by_claude_code": 0},
+        "tool_actions": {t: {"accepted": 0, "rejected": 0} for t in
+                         ("edit_tool", "multi_edit_tool", "notebook_edit_tool", "write_tool")},
+        "model_breakdown": [{"model": r["model"], "estimated_cost": {"amount": 999.0, "currency": "USD"},
+                             "tokens": {"input": r["uncached_input_tokens"], "output": r["output_tokens"],
+                                        "cache_read": r["cache_read_input_tokens"], "cache_creation": 1}}],
+    } for r in rows]}))
+    reports = ingest_paths(acme_engine, [seat_days, enterprise, *USAGE_REPORT])
+    assert not any(r.rejected or r.unusable for r in reports), [r.errors[:1] for r in reports]
+    ingest_paths(alone, USAGE_REPORT)
+    assert totals(acme_engine, acme_config, prices) == totals(alone, acme_config, prices)
+    alone.dispose()

@@ -28,13 +28,15 @@ from bot.ingest.feeds.base import (
     OutcomeRow,
     Record,
     SeatRow,
+    UsageEvent,
     UsageRow,
     WorkRow,
 )
 from bot.ingest.files import FileReport, ingest_file
 from bot.ingest.store import natural_key, once
 from storage import make_engine, upgrade
-from storage.models import Activity, Billed, Outcome, Seat, Usage, WorkDetail, table
+from storage.models import Activity, Billed, Outcome, Seat, Usage, UsageEventKey, WorkDetail, table
+from storage.rollups import event_key
 from tests.conftest import FIXTURES
 from tests.test_feeds_outcomes import doc_example
 
@@ -224,7 +226,13 @@ def stored_keys(engine: Engine) -> set[tuple[Any, ...]]:
         for row_type, (model, columns) in KEYS.items():
             t = table(model)
             found |= {(row_type, *row) for row in conn.execute(select(*(t.c[c] for c in columns)))}
+        found |= {(UsageEventKey, key) for key in conn.execute(select(table(UsageEventKey).c.key)).scalars()}
     return found
+
+
+def _stored_as(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A usage event is stored as its rollup's figures and its key's hash in the dedup ledger."""
+    return (UsageEventKey, event_key(key[1], key[2])) if key[0] is UsageEvent else key
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +269,7 @@ def kept_keys(name: str, case: Case, folder: Path) -> set[tuple[Any, ...]]:
     if (name, case.location) not in _KEPT:
         feed = FEEDS[TARGETS[name].source]
         items = once(feed.parse(write(folder, case.without)), feed.unique_keys)
-        _KEPT[name, case.location] = {natural_key(row) for item in items if isinstance(item, Record)
+        _KEPT[name, case.location] = {_stored_as(natural_key(row)) for item in items if isinstance(item, Record)
                                       for row in item.rows if not isinstance(row, IdentityLink)}
     return _KEPT[name, case.location]
 

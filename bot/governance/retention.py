@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine, delete, exists, select
 from sqlalchemy.orm import Session
 
+from bot.config.org import DEFAULT_DEDUP_DAYS
 from storage.engine import session_scope
 from storage.models import (
     Activity,
@@ -26,6 +27,7 @@ from storage.models import (
     WorkDetail,
     table,
 )
+from storage.rollups import purge_ledger
 
 USAGE, ACTIVITY, OUTCOME, SEAT = table(Usage), table(Activity), table(Outcome), table(Seat)
 IDENTITY, REJECTED, RUNS, CHARTS = table(Identity), table(RejectedRecord), table(IngestRun), table(ChartImage)
@@ -60,12 +62,16 @@ def first_kept_day(now: datetime, days: int) -> date:
     return now.astimezone(UTC).date() - timedelta(days=days)
 
 
-def purge(engine: Engine, days: int, now: datetime | None = None) -> Purge:
-    """Delete every per-person row older than `days`; rows per table, in one transaction (identities after)."""
+def purge(engine: Engine, days: int, now: datetime | None = None, dedup_days: int = DEFAULT_DEDUP_DAYS) -> Purge:
+    """Delete every per-person row older than `days`; rows per table, in one transaction (identities after).
+
+    The dedup ledger's event keys and remembered files go after `dedup_days` (`ingest.dedup_days`) instead.
+    """
     now = now or datetime.now(UTC)
     kept_from = first_kept_day(now, days)
     with session_scope(engine) as session:
         removed = _purge_rows(session, kept_from, now)
+        removed.update(purge_ledger(session, first_kept_day(now, dedup_days)))
     # Orphaned identities go in their own transaction: a concurrent ingest reusing one only fails this part.
     with session_scope(engine) as session:
         removed["identity"] = _purge_orphan_identities(session)

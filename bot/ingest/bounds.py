@@ -27,6 +27,7 @@ from bot.ingest.feeds.base import (
     OutcomeRow,
     Row,
     SeatRow,
+    UsageEvent,
     UsageRow,
     WorkRow,
 )
@@ -67,7 +68,7 @@ def _getter(names: list[str]) -> Getter:
 
 
 _KINDS = {row_type: _Kinds.of(row_type)
-          for row_type in (UsageRow, ActivityRow, OutcomeRow, BilledRow, SeatRow, WorkRow, IdentityLink)}
+          for row_type in (UsageRow, UsageEvent, ActivityRow, OutcomeRow, BilledRow, SeatRow, WorkRow, IdentityLink)}
 
 
 def ordinals(window: tuple[date, date]) -> tuple[int, int]:

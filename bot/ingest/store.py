@@ -27,6 +27,11 @@ A parser that fails midway costs the rest of its file, never what it read before
 rejection after the last record read. A restated day removes only the stale rows its report covers
 (bot.ingest.coverage), and the Tally says how many it removed.
 
+Event-grain usage (UsageEvent; EventSums: many read at once) is folded into rollups and its key put in the
+dedup ledger (storage.rollups), so it counts once across ingests too: an event the ledger holds is a
+duplicate, never a restatement. A file of nothing but events, stored without a rejection, is remembered
+by content hash: the same bytes again are not parsed, and count as duplicates as the first time stored.
+
 Every item read counts once in the Tally: stored (a row new or restated), duplicate (every row
 already stored with the same figures), skipped (nothing to count: an unmerged PR, a repeat, a forgotten
 person's record) or rejected.
@@ -37,9 +42,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from operator import attrgetter
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -52,6 +58,7 @@ from bot.ingest.feeds.base import (
     ActivityRow,
     BilledRow,
     Counted,
+    EventSums,
     IdentityLink,
     IdentityRef,
     OutcomeRow,
@@ -59,13 +66,16 @@ from bot.ingest.feeds.base import (
     Rejection,
     Row,
     SeatRow,
+    UsageEvent,
     UsageRow,
     Window,
     WorkRow,
 )
 from bot.ingest.forgotten import Forgotten
 from bot.ingest.limits import date_window
-from storage.models import Activity, Billed, Outcome, Seat, Usage, WorkDetail
+from storage import rollups
+from storage.engine import patient
+from storage.models import Activity, Billed, IngestedFile, Outcome, Seat, Usage, WorkDetail
 from storage.writes import delete_stale, identity_ids, learn_links, upsert
 
 log = logging.getLogger(__name__)
@@ -74,7 +84,7 @@ BATCH = 5_000  # items read per write: memory stays flat however large the file
 REMEMBERED = 65_536  # natural keys remembered per ingest, at least
 KNOWN_IDENTITIES = 100_000  # identity ids remembered per ingest; bounded so memory stays flat
 
-Item = Record | Rejection
+Item = Record | Rejection | EventSums
 Key = tuple[Any, ...]
 Progress = Callable[[int], None]
 
@@ -105,15 +115,29 @@ class Tally:
 
 def store_records(
     session: Session, items: Iterable[Item], *, unique_keys: bool = False, progress: Progress | None = None,
+    path: Path | None = None,
 ) -> Tally:
-    """Store what a feed parsed, under the one rule, a batch at a time, in the caller's transaction."""
+    """Store what a feed parsed, under the one rule, a batch at a time, in the caller's transaction.
+
+    With `path` (the file `items` parses, not read yet), a file of events ingested before is not parsed at all.
+    """
+    digest = rollups.file_digest(path) if path is not None else None
+    seen = rollups.file_seen(session, digest) if digest is not None else None
+    if seen is not None:
+        return Tally(records=seen.records, duplicates=seen.counted, skipped=seen.skipped)
     writer = _Writer(session)
-    for read, batch in Once(unique_keys).batches(writer.screen(_guarded(items))):
-        writer.write(batch)
-        if progress and read:
-            progress(read)
-    writer.finish()
-    return writer.tally
+    with patient(session):  # on SQLite a second ingest waits for the first, however long its file
+        for read, batch in Once(unique_keys).batches(writer.screen(_guarded(items))):
+            writer.write(batch)
+            if progress and read:
+                progress(read)
+        writer.finish()
+    tally = writer.tally
+    if digest is not None and writer.kinds == {True} and not tally.rejected:
+        counted = tally.stored + tally.duplicates
+        rollups.remember_file(session, IngestedFile(digest=digest, records=tally.records, counted=counted,
+                                            skipped=tally.skipped, ingested_at=datetime.now(UTC)))
+    return tally
 
 
 def once(items: Iterable[Item], unique_keys: bool = False) -> Iterator[Item]:
@@ -164,6 +188,7 @@ def _key_reader(row_type: type[Counted], keys: tuple[str, ...]) -> Callable[[Any
 
 
 _NATURAL_KEYS = {row_type: _key_reader(row_type, keys) for row_type, (_, keys) in TABLES.items()}
+_NATURAL_KEYS[UsageEvent] = _key_reader(UsageEvent, ("source", "record_key"))  # folded, not upserted
 
 
 class Once:
@@ -193,7 +218,7 @@ class Once:
             yield 0, held[start : start + self.batch]
 
     def admit(self, item: Item) -> list[Item]:
-        if isinstance(item, Rejection):
+        if isinstance(item, Rejection | EventSums):  # EventSums: checked by the feed, repeats by the ledger
             return [item]
         for row in item.rows:
             why = problem(row, self.dates, self.days)
@@ -271,6 +296,7 @@ class _Writer:
         self.windows: dict[Window, set[str]] = {}
         self.known: dict[tuple[str, str], int] = {}
         self.forgotten = Forgotten(session)
+        self.kinds: set[bool] = set()  # whether each row written was a usage event (storage.rollups)
 
     def screen(self, items: Iterable[Item]) -> Iterator[Item]:
         """The items, each record of a forgotten person emptied (so skipped, as forgotten) before the rule sees it.
@@ -278,7 +304,11 @@ class _Writer:
         The emptied record carries no window: a report of nobody but the forgotten must not read as an empty one.
         """
         for item in items:
-            if isinstance(item, Record) and self.forgotten.carries(item):
+            if isinstance(item, EventSums) and self.forgotten.digests and any(
+                    self.forgotten.carries(Record("", (IdentityLink("", ref, ref),))) for ref in item.identities()):
+                item.close()
+                yield from self.screen(item.records())  # a forgotten person among them: each event looked at
+            elif isinstance(item, Record) and self.forgotten.carries(item):
                 self.tally.forgotten += 1
                 yield Record(item.location, ())
             else:
@@ -287,6 +317,8 @@ class _Writer:
     def write(self, items: Sequence[Item]) -> None:
         records = [item for item in items if isinstance(item, Record)]
         rows = [row for record in records for row in record.rows]
+        if any(isinstance(item, EventSums) for item in items) or any(type(row) is UsageEvent for row in rows):
+            rollups.lock(self.session)  # before any write: identities too (storage.rollups)
         ids = self._identity_ids(rows)
         links = [row for row in rows if isinstance(row, IdentityLink)]
         learn_links(self.session, [(link.source, ids[_ref(link.known)], ids[_ref(link.also)]) for link in links])
@@ -296,8 +328,10 @@ class _Writer:
                 keys = (r.record_key for r in record.rows if isinstance(r, (UsageRow, ActivityRow, BilledRow)))
                 self.windows.setdefault(record.window, set()).update(keys)
             self._count(record, stored)
+        for sums in (item for item in items if isinstance(item, EventSums)):
+            self._fold_sums(sums)
         rejections = [item for item in items if isinstance(item, Rejection)]
-        self.tally.records += len(items)
+        self.tally.records += sum(1 for item in items if not isinstance(item, EventSums))
         self.tally.rejected += len(rejections)
         self.tally.rejections += rejections
 
@@ -320,12 +354,31 @@ class _Writer:
         return self.known
 
     def _upsert(self, rows: list[Row], ids: dict[tuple[str, str], int]) -> set[Key]:
-        stored: set[Key] = set()
+        events = [rollups.Event(rollups.event_key(r.source, r.record_key), _values(r, ids))
+                  for r in rows if type(r) is UsageEvent]
+        self.kinds |= {type(row) is UsageEvent for row in rows}
+        folded = rollups.fold(self.session, events)
+        stored: set[Key] = {(UsageEvent, e.values["source"], e.values["record_key"]) for e in events if e.key in folded}
         for row_type, (model, keys) in TABLES.items():
             values = [_values(r, ids) for r in rows if type(r) is row_type]
             if values:
                 stored |= {(row_type, *key) for key in upsert(self.session, model, keys, values).stored}
         return stored
+
+    def _fold_sums(self, sums: EventSums) -> None:
+        """Events read at once: their keys into the ledger, the sums of those it did not hold into the rollups."""
+        try:
+            held = rollups.fold_keys(self.session, sums.keys())
+            for rows in sums.sums(held):
+                ids = self._identity_ids(list(rows))
+                rollups.add_to_rollups(self.session, (_values(row, ids) for row in rows))
+        finally:
+            sums.close()
+        self.kinds.add(True)
+        self.tally.records += sums.events
+        self.tally.stored += sums.events - sums.repeats - len(held)
+        self.tally.duplicates += len(held)
+        self.tally.skipped += sums.repeats
 
     def _count(self, record: Record, stored: set[Key]) -> None:
         counted = [row for row in record.rows if not isinstance(row, IdentityLink)]

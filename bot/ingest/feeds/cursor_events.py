@@ -1,4 +1,4 @@
-"""Cursor Admin API `POST /teams/filtered-usage-events`: one usage row per request, at Cursor's list price.
+"""Cursor Admin API `POST /teams/filtered-usage-events`: one usage event per request, at Cursor's list price.
 
 An event's key carries a fingerprint of its figures, so a repeated event (pages that overlap) has the
 same key and is counted once by the store.
@@ -22,7 +22,7 @@ from bot.ingest.feeds.base import (
     IdentityRef,
     Record,
     Rejection,
-    UsageRow,
+    UsageEvent,
     json_list,
     reason,
 )
@@ -76,11 +76,11 @@ def provider_of(model: str) -> str:
     return "openai" if _OPENAI_MODEL.match(model) else "cursor"
 
 
-def _usage(event: _Event) -> UsageRow:
+def _usage(event: _Event) -> UsageEvent:
     model = normalise_model(event.model) or "unknown"
     identity = IdentityRef.of("cursor", event.userEmail)
     tokens = event.tokenUsage or _TokenUsage(totalCents=0)
-    return UsageRow(
+    return UsageEvent(
         source=SOURCE, record_key=f"{event.timestamp}|{identity.value}|{model}|{_fingerprint(event)}",
         identity=identity, day=datetime.fromtimestamp(event.timestamp / 1000, tz=UTC).date(),
         provider=provider_of(model), tool="cursor", model=model,

@@ -1,0 +1,206 @@
+"""Event-grain usage folded into rollups, each event counted once through the dedup ledger.
+
+Invariant: a usage event adds its figures to its rollup row (source, identity, UTC day, provider, tool,
+model, billing, work_ref, and whether the feed gave a cost) in the same statement batch, and the same
+transaction, that puts the 16-byte hash of its (source, natural key) in the ledger; an event whose hash
+the ledger already holds adds nothing. So a rollup is always the sum of exactly the events in the ledger
+(or purged from it), whatever order, overlap or repetition the files and pulls arrived in.
+
+On PostgreSQL, an ingest of events takes a transaction-level advisory lock before its first write: two such
+ingests at once parse side by side but write one after the other (the second waits for the first to commit),
+so they cannot deadlock on identities or rollup rows both touch, and no event is counted twice. SQLite has
+one writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, delete, select, text
+from sqlalchemy.orm import Session
+
+from storage.dialect import dialect_name, insert
+from storage.models import IngestedFile, Usage, UsageEventKey, table
+
+SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+        "requests")
+DIMENSIONS = ("source", "identity_id", "day", "provider", "tool", "model", "billing", "work_ref")
+FOLD_LOCK = 0x746F6B656E  # pg_advisory_xact_lock key: one folding transaction at a time
+CHUNK = 2_000
+ROLLUP_PREFIX = "r:"  # a rollup's record_key; no vendor key starts so (they are request ids, days)
+
+
+def event_key(source: str, key: str) -> bytes:
+    """The ledger's compact hash of an event's natural key: MD5's 16 bytes, which a columnar engine computes too
+    (no one gains by colliding two of their own events: the second would only go uncounted)."""
+    return hashlib.md5(f"{source}\x1f{key}".encode(), usedforsecurity=False).digest()
+
+
+def rollup_key(values: dict[str, Any]) -> str:
+    """A rollup row's record_key: `r:` and a 12-byte hash of its dimensions and whether the feed gave its cost
+    (a known cost and one priced when read never share a sum). Short, because it is stored twice per rollup."""
+    cost = "p" if values.get("cost_usd") is None else "c"
+    dimensions = (f"{values['identity_id']}\x1f{values['day']}\x1f{values['provider']}\x1f{values['tool']}\x1f"
+                  f"{values['model']}\x1f{values.get('billing') or ''}\x1f{values.get('work_ref') or ''}\x1f{cost}")
+    digest = hashlib.blake2b(dimensions.encode(), digest_size=12).digest()
+    return ROLLUP_PREFIX + base64.urlsafe_b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One usage event: its ledger key and its figures (the Usage columns, identity_id resolved)."""
+
+    key: bytes
+    values: dict[str, Any]
+
+
+def fold(session: Session, events: Sequence[Event]) -> set[bytes]:
+    """Add the events the ledger does not hold to their rollups; returns the keys of those added."""
+    if not events:
+        return set()
+    lock(session)
+    ordered = sorted(events, key=lambda event: event.key)
+    new: set[bytes] = set()
+    ledger = table(UsageEventKey)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        rows = [{"key": event.key, "day": event.values["day"].toordinal()} for event in chunk]
+        statement = insert(session, ledger).on_conflict_do_nothing().returning(ledger.c.key)
+        new.update(key for (key,) in session.execute(statement, rows))
+    add_to_rollups(session, (event.values for event in ordered if event.key in new))
+    return new
+
+
+def fold_keys(session: Session, chunks: Iterable[list[tuple[date, bytes]]]) -> set[bytes]:
+    """Put every (day, key) in the ledger, through a temporary table; returns the keys it held before."""
+    lock(session)
+    postgres = dialect_name(session) == "postgresql"
+    session.execute(text(_STAGING_POSTGRES if postgres else _STAGING_SQLITE))
+    session.execute(text("DELETE FROM fold_keys"))
+    raw = None if postgres else _driver(session)
+    first: int | None = None
+    last: int | None = None
+    for chunk in chunks:
+        if not chunk:
+            continue
+        rows = [(day.toordinal(), key) for day, key in chunk]
+        days = [day for day, _ in rows]
+        first, last = min(days + ([first] if first else [])), max(days + ([last] if last else []))
+        if raw is not None:  # the SQLite driver directly: millions of rows, and nothing for SQLAlchemy to add
+            raw.executemany("INSERT INTO fold_keys VALUES (?, ?)", rows)
+        else:
+            session.execute(text("INSERT INTO fold_keys VALUES (:day, :key)"), [{"day": d, "key": k} for d, k in rows])
+    if first is None:
+        return set()
+    ledger = table(UsageEventKey)
+    known = session.execute(select(ledger.c.key).where(ledger.c.day.between(first, last)).limit(1)).first()
+    held: set[bytes] = set()
+    if known is not None:  # only then can a key be held already
+        held = {bytes(key) for (key,) in session.execute(text(
+            "SELECT key FROM fold_keys f WHERE EXISTS "
+            "(SELECT 1 FROM usageeventkey u WHERE u.day = f.day AND u.key = f.key)"))}
+    session.execute(text("INSERT INTO usageeventkey (day, key) SELECT day, key FROM fold_keys WHERE true "
+                         "ORDER BY day, key ON CONFLICT DO NOTHING"))  # in key order: full pages, fewer writes
+    session.execute(text("DELETE FROM fold_keys"))
+    return held
+
+
+_STAGING_SQLITE = "CREATE TEMP TABLE IF NOT EXISTS fold_keys (day INTEGER NOT NULL, key BLOB NOT NULL)"
+_STAGING_POSTGRES = "CREATE TEMP TABLE IF NOT EXISTS fold_keys (day integer NOT NULL, key bytea NOT NULL)"
+
+
+def _driver(session: Session) -> Any:
+    """The session's own DB-API connection (sqlite3's), for bulk statements SQLAlchemy would only slow down."""
+    connection = session.connection().connection.driver_connection
+    if connection is None:
+        raise RuntimeError("the session's connection is closed")
+    return connection
+
+
+def lock(session: Session) -> None:
+    """Fold one transaction at a time (PostgreSQL; SQLite has one writer anyway): held until commit. Taken before
+    an ingest of events writes anything, identities included, so two such ingests never wait on each other."""
+    if dialect_name(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
+
+
+def add_to_rollups(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Sum rows by rollup and add each sum to its stored rollup (created at zero when new)."""
+    sums: dict[str, list[Any]] = {}
+    for row in rows:
+        key = rollup_key(row)
+        total = sums.get(key)
+        figures = [row.get(name) or 0 for name in SUMS]
+        if total is None:
+            dimensions = [row[name] for name in DIMENSIONS[:-1]]
+            sums[key] = [*dimensions, row.get("work_ref") or "", key, *figures, row.get("cost_usd")]
+            continue
+        for index, figure in enumerate(figures, start=len(DIMENSIONS) + 1):
+            total[index] += figure
+        if total[-1] is not None:
+            total[-1] += row["cost_usd"]
+    ordered = [sums[key] for key in sorted(sums)]
+    if dialect_name(session) == "sqlite":  # the driver directly: a rollup a row, and nothing for SQLAlchemy to add
+        for values in ordered:
+            values[2] = str(values[2])  # the day, as SQLAlchemy stores a Date in SQLite
+        _driver(session).executemany(_ADDING_SQLITE, ordered)
+        return
+    usage = table(Usage)
+    names = (*DIMENSIONS, "record_key", *SUMS, "cost_usd")
+    for start in range(0, len(ordered), CHUNK):
+        chunk = [dict(zip(names, values, strict=True)) for values in ordered[start : start + CHUNK]]
+        session.execute(_adding(session, usage), chunk)
+
+
+_ADDING_SQLITE = (
+    f"INSERT INTO usage ({', '.join((*DIMENSIONS, 'record_key', *SUMS, 'cost_usd'))}) "
+    f"VALUES ({', '.join('?' * (len(DIMENSIONS) + len(SUMS) + 2))}) ON CONFLICT (source, record_key) DO UPDATE SET "
+    + ", ".join(f"{name} = {name} + excluded.{name}" for name in (*SUMS, "cost_usd"))
+)
+
+
+def _adding(session: Session, usage: Table) -> Any:
+    statement = insert(session, usage)
+    new = statement.excluded
+    added = {name: usage.c[name] + new[name] for name in (*SUMS, "cost_usd")}
+    return statement.on_conflict_do_update(index_elements=[usage.c.source, usage.c.record_key], set_=added)
+
+
+def file_digest(path: Path) -> bytes | None:
+    """The SHA-256 of a file's bytes, or None when it cannot be read (the parser then says why)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").digest()
+    except OSError:
+        return None
+
+
+def file_seen(session: Session, digest: bytes) -> IngestedFile | None:
+    """The earlier clean ingest of a file with these exact bytes, if one is remembered."""
+    files = table(IngestedFile)
+    row = session.execute(select(files).where(files.c.digest == digest)).mappings().first()
+    return IngestedFile(**row) if row is not None else None
+
+
+def remember_file(session: Session, seen: IngestedFile) -> None:
+    files = table(IngestedFile)
+    session.execute(insert(session, files).on_conflict_do_nothing(), [seen.model_dump()])
+
+
+def purge_ledger(session: Session, kept_from: date) -> dict[str, int]:
+    """Forget event keys of days before `kept_from`, and files ingested before it; rows removed per table."""
+    ledger, files = table(UsageEventKey), table(IngestedFile)
+    start = datetime.combine(kept_from, time.min, tzinfo=UTC)
+    keys = session.execute(delete(ledger).where(ledger.c.day < kept_from.toordinal()))
+    seen = session.execute(delete(files).where(files.c.ingested_at < start))
+    return {"usageeventkey": _count(keys), "ingestedfile": _count(seen)}
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
