@@ -7,24 +7,20 @@ by the store (`unique_keys`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from bot.core.prices import normalise_model
-from bot.core.weeks import to_utc
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     BaseFeed,
     BilledRow,
     Record,
     Rejection,
-    bucket_records,
-    reason,
-    report_buckets,
+    dated_buckets,
 )
 
 SOURCE = "anthropic_cost"
@@ -52,37 +48,21 @@ class _Result(_Lenient):
     inference_geo: str | None = None
 
 
-class _Bucket(_Lenient):
-    starting_at: datetime = Field(strict=False)
-    results: list[Any]
-
-
 class AnthropicCostFeed(BaseFeed):
     name = SOURCE
     unique_keys = True
 
     def sniff(self, head: str) -> bool:
-        return '"amount"' in head and '"starting_at"' in head and any(
+        return '"amount"' in head and '"starting_at"' in head and '"list_amount"' not in head and any(
             f'"{key}"' in head for key in ("cost_type", "token_type", "currency")
-        )
+        )  # list_amount: the Claude Enterprise cost report (claude_enterprise_cost)
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        yield from report_buckets(path, "an Anthropic cost report page", _bucket)
+        yield from dated_buckets(path, "an Anthropic cost report page", _row)
 
 
-def _bucket(where: str, raw: Any) -> Iterator[Record | Rejection]:
-    try:
-        bucket = _Bucket.model_validate(raw)
-        if bucket.starting_at.tzinfo is None:
-            raise ValueError(f"starting_at: expected a UTC timestamp (got {bucket.starting_at.isoformat()})")
-        day = to_utc(bucket.starting_at).date()
-    except BAD_RECORD as exc:
-        yield Rejection(where, reason(exc))
-        return
-    yield from bucket_records(where, bucket.results, lambda result: (_row(_Result.model_validate(result), day),))
-
-
-def _row(result: _Result, day: date) -> BilledRow:
+def _row(raw: Any, day: date) -> BilledRow:
+    result = _Result.model_validate(raw)
     if result.currency.upper() != "USD":
         raise ValueError(f"currency: only USD is supported (got {result.currency!r})")
     key = f"{day}|" + "|".join(f"{d}={getattr(result, d)}" for d in DIMENSIONS if getattr(result, d) is not None)

@@ -92,7 +92,7 @@ class AnthropicUsageFeed(BaseFeed):
     unique_keys = True
 
     def sniff(self, head: str) -> bool:
-        return bool(_SIGNATURE.search(head)) and '"starting_at"' in head
+        return bool(_SIGNATURE.search(head)) and '"starting_at"' in head and '"user_actor"' not in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
         yield from report_buckets(path, "an Anthropic usage report page", _bucket)

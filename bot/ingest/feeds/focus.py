@@ -1,10 +1,17 @@
-"""FinOps FOCUS 1.2 cost and usage CSV: every charge row becomes a line of the billed ledger.
+"""FinOps FOCUS 1.2, 1.3 and 1.4 cost and usage CSV: every charge row becomes a line of the billed ledger.
 
 The file is streamed row by row. A row's key is a hash of its identifying columns (never its
 amounts), so the same export ingested again is a no-op and a restated charge replaces the old one.
 FOCUS has no charge id, and an export may list two identical charges (two purchases of the same SKU
 in one period): the second is numbered (`key#2`), a charge of its own, never merged into the first.
 That numbering is part of the key, not deduplication, which is the store's alone.
+
+Versions: the provider is ProviderName (1.2), else ServiceProviderName (added in 1.3, where ProviderName
+and PublisherName are deprecated; 1.4 drops both). A 1.3+ split cost allocation replaces an origin charge
+by allocated charges that differ only in their Allocated* columns and whose costs sum to the origin's:
+those columns are part of the key, so each allocated charge is a line of its own under a stable key, and
+the ledger total is the origin's. HostProviderName and the 1.4 BillingPeriod and InvoiceDetail datasets
+are not read (a file of those datasets has no BilledCost and is not detected as FOCUS cost and usage).
 """
 
 from __future__ import annotations
@@ -22,16 +29,19 @@ from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, BilledRow, Record, Rejec
 
 SOURCE = "focus"
 # The FOCUS columns this adapter reads: a header without them is not usable. FOCUS 1.3 renames
-# ProviderName to ServiceProviderName.
+# ProviderName to ServiceProviderName; 1.4 has only the new name.
 REQUIRED = (
     "BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargeDescription", "ProviderName|ServiceProviderName",
 )
-# What makes a charge row the same charge (whichever of them the export has).
+# What makes a charge row the same charge (whichever of them the export has). The provider counts as
+# ProviderName whichever version names it, so the same charge keeps its key across 1.2, 1.3 and 1.4 exports.
 IDENTIFYING = (
-    "ChargePeriodStart", "ChargePeriodEnd", "BillingAccountId", "ProviderName", "ServiceProviderName", "SubAccountId",
+    "ChargePeriodStart", "ChargePeriodEnd", "BillingAccountId", "ProviderName", "SubAccountId",
     "ChargeCategory", "ChargeClass", "SkuId", "SkuPriceId", "ChargeDescription", "ResourceId", "CommitmentDiscountId",
     "x_SourceFeed", "x_Model", "x_TokenType",
 )
+# FOCUS 1.3+ split cost allocation: what tells allocated charges of one origin charge apart (when set).
+ALLOCATION = ("AllocatedMethodId", "AllocatedResourceId", "AllocatedResourceName", "AllocatedTags")
 
 
 class FocusFeed(BaseFeed):
@@ -71,7 +81,7 @@ def _row(cells: Cells, seen: dict[str, int]) -> BilledRow:
         problems.append(f"BillingCurrency: only USD is supported (got {cells['BillingCurrency'][:10]!r})")
     provider = cells.get("ProviderName") or cells.get("ServiceProviderName") or ""
     if not provider:
-        problems.append("ProviderName: empty")
+        problems.append(f"{'ProviderName' if 'ProviderName' in cells else 'ServiceProviderName'}: empty")
     if problems or amount is None or start is None:
         raise ValueError("; ".join(problems))
     model = cells.get("x_Model") or ""
@@ -84,10 +94,19 @@ def _row(cells: Cells, seen: dict[str, int]) -> BilledRow:
 
 def _key(cells: Cells, seen: dict[str, int]) -> str:
     """A stable hash of the identifying columns; a repeat in the same file is numbered, not merged."""
-    identity = "\x1f".join(f"{c}={cells[c]}" for c in IDENTIFYING if c in cells)
+    identity = "\x1f".join(_identifying(cells))
     key = hashlib.sha256(identity.encode()).hexdigest()[:32]
     seen[key] = seen.get(key, 0) + 1
     return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
+
+def _identifying(cells: Cells) -> Iterator[str]:
+    for column in IDENTIFYING:
+        if column in cells:
+            yield f"{column}={cells[column]}"
+        elif column == "ProviderName" and "ServiceProviderName" in cells:  # FOCUS 1.4 names it only this way
+            yield f"{column}={cells['ServiceProviderName']}"
+    yield from (f"{column}={cells[column]}" for column in ALLOCATION if cells.get(column))
 
 
 FEED = FocusFeed()
