@@ -42,3 +42,19 @@ def test_reconcile_from_the_command_line(tmp_path) -> None:  # type: ignore[no-u
     (line,) = json.loads(result.stdout)
     assert (line["provider"] == "anthropic"
             and line["spend_usd"] == pytest.approx(line["billed_usd"]["anthropic_cost"], abs=0.01))
+
+
+def test_usage_is_grouped_by_who_bills_it_with_the_difference_and_its_gaps(
+    acme_engine: Engine, acme_config, prices,  # type: ignore[no-untyped-def]
+) -> None:
+    ingest_paths(acme_engine, [FIXTURES / name for name in [*FEEDS, "cursor_usage_events.json"]])
+    with session_scope(acme_engine) as session:
+        lines = {line.provider: line for line in reconcile(session, acme_config, prices, Week.parse("2026-W47"))}
+    anthropic, cursor = lines["anthropic"], lines["cursor"]
+    # Cursor's Claude events are on Cursor's bill, not Anthropic's: Anthropic's usage still meets its cost report.
+    assert anthropic.spend_usd == pytest.approx(anthropic.billed_usd["anthropic_cost"], abs=0.01)
+    assert cursor.spend_usd == pytest.approx(21.28, abs=0.005)
+    assert cursor.difference_usd["focus"] == pytest.approx(cursor.billed_usd["focus"] - cursor.spend_usd)
+    assert any("plans include" in gap for gap in cursor.gaps)
+    assert any(gap.startswith("billed on 6 days (2026-11-16 to 2026-11-22) with no usage feed") for gap in cursor.gaps)
+    assert cursor.as_json()["difference_usd"] == cursor.difference_usd

@@ -24,7 +24,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.errors import FeedError
-from bot.ingest.feeds.base import OutcomeRow, Record, Rejection
+from bot.ingest.feeds.base import BAD_RECORD, OutcomeRow, Record, Rejection, reason
 from bot.ingest.feeds.github_pulls import FEED, parse_pulls
+from bot.ingest.feeds.outcomes_csv import COLUMNS as OUTCOME_COLUMNS
+from bot.ingest.feeds.outcomes_csv import FEED as OUTCOME_FEED
+from bot.ingest.feeds.outcomes_csv import outcome_of
 from bot.ingest.store import store_records
 from storage.dialect import dialect_name, insert
 from storage.engine import session_scope
@@ -222,3 +225,61 @@ def _read_spooled(path: Path) -> Delivery:
     document = json.loads(path.read_bytes())
     received = datetime.fromisoformat(document["received_at"])
     return Delivery(str(document["delivery"]), str(document["event"]), base64.b64decode(document["body"]), received)
+
+
+# The outcomes webhook: workflows (agents, bots, pipelines) report what they got done.
+OUTCOMES_SIGNATURE_HEADER = "x-tokenworth-signature-256"
+OUTCOMES_SOURCE = "outcomes_webhook"
+MAX_OUTCOMES = 1000
+
+
+def handle_outcomes_webhook(
+    engine: Engine, secret: bytes, headers: Mapping[str, str], body: bytes, now: datetime | None = None,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+) -> WebhookResult:
+    """`POST /webhooks/outcomes`: `{"id": ..., "outcomes": [{"workflow", "kind", "quantity", "date", "ref"}]}`,
+    signed like GitHub's (`sha256=` HMAC of the raw body in X-Tokenworth-Signature-256), verified before it is
+    parsed, stored once per payload id. Good items are stored and bad ones named; none good is a 400."""
+    header = {k.lower(): v for k, v in headers.items()}
+    if not secret:
+        return WebhookResult(503, "outcomes webhook secret not configured; refusing unverifiable deliveries")
+    if not _signed(secret, body, header.get(OUTCOMES_SIGNATURE_HEADER, "")):
+        return WebhookResult(401, "invalid signature")
+    try:
+        payload_id, records, rejected = _outcome_records(body)
+    except (ValueError, ArithmeticError, RecursionError, FeedError) as exc:
+        return WebhookResult(400, f"unusable payload: {str(exc)[:200]}")
+    if not records:
+        return WebhookResult(400, "no usable outcome: " + "; ".join(rejected)[:400])
+    try:
+        with session_scope(engine) as session, _lock_wait(session, lock_wait):
+            if not _claim_delivery(session, f"outcomes:{payload_id}", "outcomes", now or datetime.now(UTC)):
+                return WebhookResult(202, "duplicate")
+            store_records(session, records, unique_keys=OUTCOME_FEED.unique_keys)
+    except OperationalError:  # the lock wait ran out: nothing was stored, the sender may send it again
+        return WebhookResult(503, "the database is busy; deliver again later")
+    refused = f"; rejected {len(rejected)}: " + "; ".join(rejected)[:400] if rejected else ""
+    return WebhookResult(202, f"stored {len(records)} outcome{'s' if len(records) != 1 else ''}{refused}")
+
+
+def _outcome_records(body: bytes) -> tuple[str, list[Record], list[str]]:
+    payload: Any = json.loads(body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str) or not payload["id"].strip():
+        raise FeedError("the payload needs an id (a string that names it, for deduplication)")
+    items = payload.get("outcomes")
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_OUTCOMES:
+        raise FeedError(f"outcomes: a list of 1 to {MAX_OUTCOMES} outcomes")
+    payload_id = payload["id"].strip()[:200]
+    records: list[Record] = []
+    rejected: list[str] = []
+    for n, item in enumerate(items):
+        where = f"outcomes[{n}]"
+        try:
+            if not isinstance(item, dict) or not item.get("workflow"):
+                raise ValueError("an object naming its workflow")
+            row = {k: str(v).strip() for k, v in item.items() if k in OUTCOME_COLUMNS and v is not None}
+            row.setdefault("ref", f"{payload_id}#{n}")
+            records.append(Record(where, (replace(outcome_of(row, "webhook"), source=OUTCOMES_SOURCE),)))
+        except BAD_RECORD as exc:
+            rejected.append(f"{where}: {reason(exc)}")
+    return payload_id, records, rejected

@@ -1,13 +1,18 @@
 """The generic outcomes CSV (docs/outcomes-csv.md): merged PRs and closed tickets from any tracker.
 
-Columns: `email` or `identity` (kind:value), `date`, `kind`, and optionally `quantity`, `ref`, `title`.
+Columns: `email`, `identity` (kind:value) or `workflow`, `date`, `kind`, and optionally `quantity`, `ref`,
+`title`. A person's row is a `pr_merged` or `ticket_closed`; a workflow's row is any outcome kind (a
+lower-case name such as `emails_triaged`), stored against the identity `workflow:<name>` and scored by
+the config's `outcome_kinds:` when read, so a kind configured later scores rows already stored.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -18,7 +23,9 @@ from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, IdentityRef, OutcomeRow,
 
 SOURCE = "outcomes_csv"
 KINDS = ("pr_merged", "ticket_closed")
-COLUMNS = ("email", "identity", "date", "kind", "quantity", "ref", "title")
+COLUMNS = ("email", "identity", "workflow", "date", "kind", "quantity", "ref", "title")
+WHO = frozenset({"email", "identity", "workflow"})
+WORKFLOW_KIND = re.compile(r"[a-z0-9][a-z0-9_]*")
 # The identity kinds a row may name: the config's alias kinds (api_keys stored as api_key) and email.
 IDENTITY_KINDS = frozenset({"email", "api_key", *ALIAS_KINDS} - {"api_keys", "slack", "teams"})
 
@@ -28,7 +35,7 @@ class OutcomesCsvFeed(BaseFeed):
 
     def sniff(self, head: str) -> bool:
         header = {c.strip().lower() for c in head.lstrip("\ufeff").split("\n", 1)[0].split(",")}
-        return {"date", "kind"} <= header and bool({"email", "identity"} & header) and header <= set(COLUMNS)
+        return {"date", "kind"} <= header and bool(WHO & header) and header <= set(COLUMNS)
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
         # A byte that is not UTF-8 becomes a lone surrogate, so it costs its row, not the file.
@@ -40,8 +47,8 @@ def parse_outcomes_csv(lines: Iterator[str]) -> Iterator[Record | Rejection]:
     reader = csv.DictReader(lines)
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     missing = [c for c in ("date", "kind") if c not in header]
-    if not ({"email", "identity"} & set(header)):
-        missing.insert(0, "email or identity")
+    if not (WHO & set(header)):
+        missing.insert(0, "email, identity or workflow")
     if missing:
         raise FeedError(f"outcomes CSV header lacks {', '.join(missing)} (got {', '.join(header) or 'nothing'})")
     reader.fieldnames = header
@@ -63,10 +70,19 @@ def _undecodable(text: str) -> bool:
     return not text.isascii() and any("\udc80" <= char <= "\udcff" for char in text)
 
 
+def outcome_of(row: dict[str, str], key_prefix: str = "csv") -> OutcomeRow:
+    """One row (column name -> stripped text) as an outcome; the outcomes webhook reads its items with it."""
+    outcome = _outcome(row)
+    return outcome if key_prefix == "csv" else replace(outcome, key=key_prefix + outcome.key.removeprefix("csv"))
+
+
 def _outcome(row: dict[str, str]) -> OutcomeRow:
-    identity = _identity(row.get("email", ""), row.get("identity", ""))
+    identity = _identity(row.get("email", ""), row.get("identity", ""), row.get("workflow", ""))
     kind = row.get("kind", "")
-    if kind not in KINDS:
+    if identity.kind == "workflow":
+        if not WORKFLOW_KIND.fullmatch(kind):
+            raise ValueError(f"kind: a workflow outcome kind is a lower-case name like emails_triaged (got {kind!r})")
+    elif kind not in KINDS:
         raise ValueError(f"kind: must be one of {', '.join(KINDS)} (got {kind!r})")
     ref, title = row.get("ref", ""), row.get("title") or None
     occurred_at, quantity = _moment(row.get("date", "")), _quantity(row.get("quantity", ""))
@@ -77,9 +93,13 @@ def _outcome(row: dict[str, str]) -> OutcomeRow:
     )
 
 
-def _identity(email: str, identity: str) -> IdentityRef:
+def _identity(email: str, identity: str, workflow: str = "") -> IdentityRef:
     if email and identity:
         raise ValueError("give either email or identity, not both")
+    if workflow and (email or identity):
+        raise ValueError("give either a workflow or a person (email or identity), not both")
+    if workflow:
+        return IdentityRef.of("workflow", workflow)
     if email:
         if "@" not in email:
             raise ValueError(f"email: {email!r} is not an email address")
