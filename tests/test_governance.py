@@ -30,10 +30,12 @@ from storage.models import AccessLog, Person, table
 from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 from tests.test_cli import tokenworth
 
-# Every top-level fixture that is a feed file (not a JSON schema, webhook headers or the people CSV).
+# Every top-level fixture that is a feed file (not a JSON schema, webhook headers, notes, the people CSV, or the
+# PR-files pages, which only a pull reads).
 FEED_FILES = sorted(
     p for p in FIXTURES.iterdir()
-    if p.name != "pull" and "schema" not in p.name and ".headers." not in p.name and p.name != "people.csv"
+    if p.is_file() and "schema" not in p.name and ".headers." not in p.name and p.suffix != ".md"
+    and p.name != "people.csv" and not p.name.startswith("github_pull_files")
 )
 AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import sys
 from datetime import UTC, datetime
@@ -16,9 +17,10 @@ from bot.governance import NOT_FOR_EVALUATION
 from bot.governance.dpia import FEED_CATEGORIES, gather, render, render_pdf, write_pack
 from bot.governance.erasure import forget
 from bot.ingest.feeds import FEEDS
+from bot.ingest.files import ingest_paths
 from bot.runtime import Runtime
 from storage import make_engine
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, FIXTURES
 from tests.test_cli import tokenworth
 from tests.test_governance import acme_runtime, record_acme_showings, write_config
 
@@ -127,3 +129,25 @@ def test_an_unwritable_out_is_a_clean_error(tmp_path: Path) -> None:
     taken.write_text("a file, not a directory")
     with pytest.raises(UsageError, match="--out .*taken: cannot write the pack there"):
         write_pack(taken, "# pack\n")
+
+
+def test_the_pack_lists_the_work_details_stored_and_counts_them(tmp_path: Path) -> None:
+    """Labels, branch, line counts, PR files and changelog-derived times are processed data too: named and counted."""
+    runtime = acme_runtime(f"sqlite:///{tmp_path / 'tw.db'}", ingest=False)
+    listed = json.loads((FIXTURES / "github_pulls.json").read_text())
+    enriched = tmp_path / "pull-1195-files.json"
+    files = json.loads((FIXTURES / "sample_org" / "pull_files" / "1195.json").read_text())
+    enriched.write_text(json.dumps({**next(p for p in listed if p["number"] == 1195), "files": files}))
+    ingest_paths(runtime.engine, [enriched, FIXTURES / "jira_search.json"], config=runtime.config)
+    pack = render(gather(runtime.engine, runtime.config, str(EXAMPLE_CONFIG), now=datetime(2026, 12, 2, tzinfo=UTC)))
+    feeds = section(pack, "## 2. Data categories by feed")
+    for what in ("labels", "head branch", "lines added and deleted", "paths of the files it changed",
+                 "never their contents"):
+        assert what in FEED_CATEGORIES["github"], what
+    assert "from the changelog when work started" in FEED_CATEGORIES["jira"] and "reopened" in FEED_CATEGORIES["jira"]
+    assert "state history" in FEED_CATEGORIES["linear"] and "branch" in FEED_CATEGORIES["linear"]
+    # #1195: its outcome, its work details and its files' row; each PLAT ticket: its outcome and work details
+    assert f"| `github` | {FEED_CATEGORIES['github']} | 3 |" in feeds
+    assert f"| `jira` | {FEED_CATEGORIES['jira']} | 26 |" in feeds
+    assert "paths of the files it changed and how many lines" in section(pack, "## 1. Purposes")
+    assert "outcomes (with their work details)" in section(pack, "## 5. Retention and erasure")

@@ -11,6 +11,7 @@ from bot.config.org import OrgConfig, ReworkRules
 from bot.core.facts import ActivityFact
 from bot.core.judgement_facts import WorkItem
 from bot.core.rework import ReworkSummary, copilot_acceptance, cost_per_accepted_change, summarise, verdicts
+from bot.core.signals import SuggestionFlow, copilot_suggestions, rework
 
 D0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 ANA, BEN, CY = 1, 2, 3
@@ -132,6 +133,20 @@ def test_copilot_suggestions_not_accepted_are_activity_not_rework() -> None:
     assert copilot_acceptance(activity) == 0.25
     assert copilot_acceptance(activity[2:]) is None
     assert summarise(judged().values()).reworked == 4  # the rework line reads verdicts only
+
+
+def test_a_person_weeks_rework_signals_leave_copilot_out_and_its_acceptance_is_shown_as_activity() -> None:
+    activity = [
+        ActivityFact(ANA, date(2026, 3, 2), "copilot_usage", "suggestions", 30),
+        ActivityFact(ANA, date(2026, 3, 3), "copilot_usage", "suggestions", 10),
+        ActivityFact(ANA, date(2026, 3, 3), "copilot_usage", "acceptances", 12),
+        ActivityFact(ANA, date(2026, 3, 2), "claude_code", "edits_rejected", 5),
+    ]
+    assert rework(activity, 1) == {"assistant_edits_rejected": 5, "prs_reverted": 1}
+    flow = copilot_suggestions(activity)
+    assert (flow.suggested, flow.accepted, flow.acceptance_rate) == (40, 12, 0.3)
+    assert copilot_suggestions(activity[3:]) == SuggestionFlow() and SuggestionFlow().acceptance_rate is None
+    assert SuggestionFlow(10, 14).acceptance_rate == 1.0  # a late acceptance of an earlier suggestion never exceeds 1
 
 
 @settings(max_examples=40, deadline=None)

@@ -169,7 +169,7 @@ def test_rework_prefers_analytics_over_telemetry_on_the_same_day() -> None:
         ActivityFact(1, DAY, "copilot_usage", "suggestions", 40),
         ActivityFact(1, DAY, "copilot_usage", "acceptances", 30),
     ]
-    assert rework(facts, 1) == {"assistant_edits_rejected": 7, "copilot_not_accepted": 10, "prs_reverted": 1}
+    assert rework(facts, 1) == {"assistant_edits_rejected": 7, "prs_reverted": 1}  # Copilot declines: suggestion flow
 
 
 @settings(max_examples=100, deadline=None)

@@ -217,3 +217,26 @@ def test_cells_below_the_floor_and_findings_resting_on_them_are_not_shown() -> N
     cells, findings = shown(table, found)
     assert [(c.work_class, c.tier) for c in cells] == [("small", "frontier"), ("large", "standard")]
     assert [f.work_class for f in findings] == ["small"]
+
+
+def test_usage_naming_its_work_is_linked_to_it_directly(acme_engine: Engine, acme_config: OrgConfig,
+                                                        prices: PriceTable) -> None:
+    """A usage record's work_ref (LiteLLM request tags, say) wins over the day's open work: linked `direct`."""
+    ingest_file(acme_engine, FIXTURES / "github_pulls.json", config=acme_config)
+    cara = IdentityRef.of("email", "cara@acme.test")
+    spend = [UsageRow(source="usage_csv", record_key=f"cara|{ref or 'none'}", identity=cara, day=date(2026, 11, 19),
+                      provider="anthropic", tool="claude_code", model="claude-sonnet-4-6", cost_usd=cost, work_ref=ref)
+             for ref, cost in (("cara/plat-250-cache", 6.0), ("", 4.0))]
+    with session_scope(acme_engine) as session:
+        assert store_records(session, [Record(f"u[{i}]", (row,)) for i, row in enumerate(spend)]).stored == 2
+        days = usage_days(session, scope(session).person_ids, date(2026, 11, 19), date(2026, 11, 20), prices)
+        assert sorted(((d.link, d.spend_usd) for d in days), key=lambda d: d[1]) == [
+            (None, 4.0), ("cara/plat-250-cache", 6.0)]
+        judged = judge_span(session, acme_config, prices, scope(session), 2, datetime(2026, 11, 23, tzinfo=UTC))
+    cache = "github:acme/app#1190:merged"  # its head branch is cara/plat-250-cache
+    direct = [(link.outcome, link.amount_usd) for link in judged.links if link.how == "direct"]
+    assert direct == [(cache, 6.0)]
+    # the unnamed $4 is split over what Cara had open that day (#1190 and #1191), by window
+    window = sorted((link.outcome, link.amount_usd) for link in judged.links if link.how == "window")
+    assert window == [(cache, 2.0), ("github:acme/app#1191:merged", 2.0)]
+    assert judged.linked.share("direct") == 0.6

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.config.org import Points, ReworkRules, WorkKinds
-from bot.core.facts import ActivityFact
 from bot.core.judgement_facts import WorkItem
+from bot.core.signals import copilot_acceptance as copilot_acceptance  # re-exported: it is activity, not rework
 from bot.core.weeks import to_utc
 from bot.core.work import is_fix
 
@@ -178,14 +178,3 @@ def summarise(found: Iterable[Verdict]) -> ReworkSummary:
 def cost_per_accepted_change(spend_usd: float, summary: ReworkSummary) -> float | None:
     """Spend per merged PR that survived; none when no PR survived."""
     return spend_usd / summary.surviving_prs if summary.surviving_prs else None
-
-
-def copilot_acceptance(activity: Iterable[ActivityFact]) -> float | None:
-    """Copilot's accepted ÷ suggested: activity, never rework (declining a suggestion is normal flow)."""
-    suggested = accepted = 0.0
-    for fact in activity:
-        if fact.source == "copilot_usage" and fact.metric == "suggestions":
-            suggested += fact.value
-        elif fact.source == "copilot_usage" and fact.metric == "acceptances":
-            accepted += fact.value
-    return min(accepted / suggested, 1.0) if suggested > 0 else None

@@ -1,4 +1,8 @@
-"""Signals about a person's week: private to that person (others only ever see counts)."""
+"""Signals about a person's week: private to that person (others only ever see counts).
+
+Rework signals are what had to be undone or thrown away; Copilot suggestions nobody accepted are not among them
+(declining a suggestion is normal suggestion flow), so Copilot's acceptance rate is an activity figure instead.
+"""
 
 from __future__ import annotations
 
@@ -43,21 +47,43 @@ def rework(activity: Iterable[ActivityFact], reverted_prs: float) -> dict[str, f
     found: dict[str, float] = defaultdict(float)
     facts = list(activity)
     analytics_days = {f.day for f in facts if f.source == "claude_code"}
-    suggested = accepted = 0.0
     for fact in facts:
         if fact.source == "claude_code_otel" and fact.day in analytics_days:
             continue
         signal = REWORK_METRICS.get((fact.source, fact.metric))
         if signal:
             found[signal] += fact.value
-        elif fact.source == "copilot_usage" and fact.metric == "suggestions":
+    found["prs_reverted"] = reverted_prs
+    return dict(found)
+
+
+@dataclass(frozen=True)
+class SuggestionFlow:
+    """Copilot's code suggestions in a span: how many were shown and accepted. Activity, never rework."""
+
+    suggested: float = 0.0
+    accepted: float = 0.0
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Accepted ÷ suggested (at most 1); none without suggestions."""
+        return min(self.accepted / self.suggested, 1.0) if self.suggested > 0 else None
+
+
+def copilot_suggestions(activity: Iterable[ActivityFact]) -> SuggestionFlow:
+    """Copilot's suggestions and acceptances among `activity` (a person-week's, a team's)."""
+    suggested = accepted = 0.0
+    for fact in activity:
+        if fact.source == "copilot_usage" and fact.metric == "suggestions":
             suggested += fact.value
         elif fact.source == "copilot_usage" and fact.metric == "acceptances":
             accepted += fact.value
-    if suggested:
-        found["copilot_not_accepted"] = max(suggested - accepted, 0.0)
-    found["prs_reverted"] = reverted_prs
-    return dict(found)
+    return SuggestionFlow(suggested, accepted)
+
+
+def copilot_acceptance(activity: Iterable[ActivityFact]) -> float | None:
+    """Copilot's acceptance rate (accepted ÷ suggested): shown as activity beside the week, never as rework."""
+    return copilot_suggestions(activity).acceptance_rate
 
 
 def idle_seats(seats: Iterable[SeatFact], week: Week) -> list[IdleSeat]:

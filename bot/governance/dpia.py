@@ -22,8 +22,10 @@ from bot.errors import UsageError
 from bot.governance import NOT_FOR_EVALUATION
 from bot.governance.access import showings, summary
 from bot.ingest.feeds import FEEDS
+from bot.ingest.feeds.github_pulls import FILES_SOURCE
+from bot.ingest.feeds.github_pulls import SOURCE as GITHUB
 from storage.engine import session_scope
-from storage.models import Activity, Billed, Erasure, Outcome, Person, Seat, Usage, table
+from storage.models import Activity, Billed, Erasure, Outcome, Person, Seat, Usage, WorkDetail, table
 
 PRIVACY_LINK = "README.md#privacy"
 RENDER_SECONDS = 120
@@ -47,10 +49,22 @@ FEED_CATEGORIES: dict[str, str] = {
     "copilot_metrics": "org-level counts of active and engaged users per day (no person)",
     "focus": LEDGER,
     "usage_csv": f"{USAGE}; by the identity each row names",
-    "github": "merged and reverted pull requests: author login, title, merge time",
-    "jira": "closed tickets: assignee account id or email, story points, resolution time",
-    "linear": "completed issues: assignee id or email, estimate, completion time",
+    "github": "merged and reverted pull requests: author login, title, merge time; work details: when opened, "
+              "labels, head branch, lines added and deleted, the ticket keys its description closes, the paths of "
+              "the files it changed (never their contents)",
+    "jira": "closed tickets: assignee account id or email, story points, resolution time; work details: issue type, "
+            "labels, and from the changelog when work started, when it was first done and when it was reopened",
+    "linear": "completed issues: assignee id or email, estimate, completion time; work details: labels, branch "
+              "name, and from the state history when work started, when it was first completed and when it was "
+              "reopened",
     "outcomes_csv": "merged PRs and closed tickets by email or identity",
+    "claude_enterprise": f"{USAGE} of Enterprise seats, per product (chat, Claude Code, ...); by email, with the "
+                         "Analytics user id linked to it",
+    "claude_enterprise_cost": LEDGER,
+    "codex_usage": f"{USAGE}; {ACTIVITY} (Codex threads, turns, credits, lines added); by email",
+    "copilot_credit_billing": LEDGER,
+    "cursor_ai_commits": f"{ACTIVITY} per commit (commit id and repository; lines added by tab completion, by the "
+                         "agent and without AI); by Cursor email",
 }
 RENDERERS = (("pandoc", ("pandoc", "{md}", "-o", "{pdf}")),
              ("libreoffice", ("libreoffice", "--headless", "--convert-to", "pdf", "--outdir", "{dir}", "{md}")),
@@ -94,10 +108,11 @@ def gather(engine: Engine, config: OrgConfig, config_path: str, now: datetime | 
         people = session.execute(select(func.count()).select_from(table(Person))).scalar_one()
         erasures = session.execute(select(func.count()).select_from(table(Erasure))).scalar_one()
         stored: dict[str, int] = {}
-        for model in (Usage, Activity, Outcome, Seat, Billed):
+        for model in (Usage, Activity, Outcome, Seat, Billed, WorkDetail):
             t = table(model)
             for source, rows in session.execute(select(t.c.source, func.count()).group_by(t.c.source)):
-                stored[source] = stored.get(source, 0) + int(rows)
+                feed = GITHUB if source == FILES_SOURCE else source  # a PR's files are the github feed's
+                stored[feed] = stored.get(feed, 0) + int(rows)
     first = log[0]["at"] if log else None
     return Facts(
         generated_at=now or datetime.now(UTC), config_path=config_path,
@@ -136,7 +151,8 @@ def _purposes() -> str:
         "- Reconcile list-price usage with the vendors' bills for finance (org level).",
         "",
         "Not a purpose: ranking people, evaluating individual performance, or any employment decision. "
-        "tokenworth stores no prompts, code, file contents or messages.",
+        "tokenworth stores no prompts, code, file contents or messages (of a merged pull request it keeps the "
+        "paths of the files it changed and how many lines, to tell which later fix touched the same work).",
     ])
 
 
@@ -193,8 +209,9 @@ def _rules(f: Facts) -> str:
 def _retention(f: Facts) -> str:
     return "\n".join([
         "## 5. Retention and erasure", "",
-        f"- Per-person usage, activity, outcomes and seats are deleted {f.retention_days} days after the day they "
-        "describe (config `retention.days`): `tokenworth serve` purges daily, `tokenworth purge` on demand. "
+        f"- Per-person usage, activity, outcomes (with their work details) and seats are deleted {f.retention_days} "
+        "days after the day they describe (config `retention.days`): `tokenworth serve` purges daily, "
+        "`tokenworth purge` on demand. "
         "Rejected-record reasons, expired chart images and feed identities left without rows go too.",
         "- Kept: published team snapshots (aggregates), the vendors' billed ledger (org level), and the access "
         "log (no figures; kept without limit, as the record of who was shown what).",

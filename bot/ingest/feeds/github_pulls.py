@@ -3,6 +3,12 @@
 Each merged PR and revert also yields its work details (WorkRow, under the outcome's key): when it was
 opened, labels, head branch, lines changed where the payload carries them, the tickets its body closes.
 A list page carries no line counts; they stay None (unknown), never 0.
+
+A PR object may carry GitHub's `GET /pulls/{n}/files` list under `files` (the pull adds it: webhooks and list
+pages carry no files). Its paths, renamed files under both names, are stored as a work-details row of their own,
+source `github_files` under the same key, with the lines summed over the files: so no later list page, single PR
+or webhook (source `github`) ever erases them. GitHub lists at most 3,000 files; at that cap the line sums are
+left unknown.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from bot.ingest.feeds.base import (
 )
 
 SOURCE = "github"
+FILES_SOURCE = "github_files"
+MAX_FILES = 3000  # GitHub's files endpoint lists no more
 _REVERT_BRANCH = re.compile(r"^revert-(\d+)-")
 _REVERTS_BODY = re.compile(r"\bReverts\s+[\w.-]+/[\w.-]+#(\d+)")
 _REVERT_TITLE = re.compile(r'^Revert "(.+)"$')
@@ -61,6 +69,15 @@ class _Label(_Model):
     name: str
 
 
+class _File(_Model):
+    filename: str = Field(min_length=1)
+    status: str = ""
+    additions: int = Field(default=0, strict=True, ge=0)
+    deletions: int = Field(default=0, strict=True, ge=0)
+    changes: int = Field(default=0, strict=True, ge=0)
+    previous_filename: str | None = None
+
+
 class _Pull(_Model):
     number: int = Field(strict=True, gt=0)
     title: str = ""
@@ -74,6 +91,7 @@ class _Pull(_Model):
     labels: list[_Label] = []
     additions: int | None = Field(default=None, strict=True, ge=0)
     deletions: int | None = Field(default=None, strict=True, ge=0)
+    files: list[_File] | None = None  # added by the pull from GET /pulls/{n}/files; None: not fetched
 
     @property
     def repo(self) -> str:
@@ -142,6 +160,8 @@ def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[Outco
             identity=IdentityRef.of("github", pull.user.login), occurred_at=merged_at, title=pull.title,
         )
         yield _work(pull, pull.user.login, key, merged_at)
+        if pull.files is not None:
+            yield _files(pull, pull.user.login, key, merged_at, pull.files)
 
 
 def _work(pull: _Pull, author: str, key: str, merged_at: datetime, reverts: str | None = None) -> WorkRow:
@@ -152,6 +172,18 @@ def _work(pull: _Pull, author: str, key: str, merged_at: datetime, reverts: str 
         additions=pull.additions, deletions=pull.deletions, repo=pull.repo, opened_at=opened, merged_at=merged_at,
         reverts=reverts, fixes=as_json(m.upper() for m in _CLOSES.findall(pull.body or "")),
         branch=pull.head.ref or None,
+    )
+
+
+def _files(pull: _Pull, author: str, key: str, merged_at: datetime, files: list[_File]) -> WorkRow:
+    """The paths a merged PR changed, as their own work-details row; renamed files count under both names."""
+    paths = [f.filename for f in files] + [f.previous_filename for f in files if f.previous_filename]
+    whole = len(files) < MAX_FILES
+    return WorkRow(
+        source=FILES_SOURCE, key=key, identity=IdentityRef.of("github", author), finished_at=merged_at,
+        ref=f"{pull.repo}#{pull.number}", files=as_json(paths), repo=pull.repo, merged_at=merged_at,
+        additions=sum(f.additions for f in files) if whole else None,
+        deletions=sum(f.deletions for f in files) if whole else None,
     )
 
 

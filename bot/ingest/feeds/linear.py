@@ -1,7 +1,13 @@
 """Linear GraphQL `issues` pages: completed issues as closed tickets, worth their estimate.
 
 Each also yields its work details (WorkRow): labels, the estimate (None when unestimated), when work
-started (`startedAt`) and the branch Linear names for it.
+started (`startedAt`, else the first move to a `started` state in its history) and the branch Linear names for it.
+
+Linear gives `startedAt` and `completedAt` (the latest completion) on the issue, and, when the query asks for
+`history { nodes { createdAt fromState { type } toState { type } } }`, each state change. From that history:
+when it was first completed (else `completedAt`), and every move from `completed` back to a triage, backlog,
+unstarted or started state: a reopening. An issue reopened and not completed again still yields its work
+details, so its rework is seen; only a completed one earns points.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from bot.ingest.feeds.base import (
 )
 
 SOURCE = "linear"
+COMPLETED = "completed"
+BACK = frozenset({"triage", "backlog", "unstarted", "started"})  # a move there from completed is a reopening
 
 
 class _Model(BaseModel):
@@ -52,6 +60,20 @@ class _Labels(_Model):
     nodes: list[_Label] = []
 
 
+class _StateType(_Model):
+    type: str = ""
+
+
+class _Change(_Model):
+    createdAt: datetime
+    fromState: _StateType | None = None
+    toState: _StateType | None = None
+
+
+class _History(_Model):
+    nodes: list[_Change] = []
+
+
 class _Issue(_Model):
     identifier: str = Field(min_length=1)
     title: str | None = None
@@ -62,6 +84,7 @@ class _Issue(_Model):
     labels: _Labels = _Labels()
     assignee: _Assignee | None = None
     state: _State
+    history: _History = _History()
 
 
 class LinearIssuesFeed(BaseFeed):
@@ -99,19 +122,37 @@ def _nodes(document: Any) -> list[Any]:
 
 
 def _outcomes(issue: _Issue) -> tuple[OutcomeRow | WorkRow, ...]:
-    if issue.state.type != "completed" or issue.assignee is None:
-        return ()  # canceled, duplicate or still open; or nobody to credit
+    if issue.assignee is None:
+        return ()  # nobody to credit
+    who, moves = _identity(issue.assignee), sorted(issue.history.nodes, key=lambda change: to_utc(change.createdAt))
+    first = next((to_utc(c.createdAt) for c in moves if _type(c.toState) == COMPLETED), None)
+    reopened = [to_utc(c.createdAt) for c in moves if _type(c.fromState) == COMPLETED and _type(c.toState) in BACK]
+    if issue.state.type != COMPLETED:  # canceled, duplicate, open; when reopened, only its work details
+        return (_work(issue, who, moves, first, reopened),) if first is not None and reopened else ()
     if issue.completedAt is None:
         raise ValueError("completedAt: a completed issue needs a completion time")
-    key, who, done = f"linear:{issue.identifier}", _identity(issue.assignee), to_utc(issue.completedAt)
+    done = to_utc(issue.completedAt)
     return (
-        OutcomeRow(key=key, source=SOURCE, kind="ticket_closed", identity=who, occurred_at=done,
-                   quantity=1.0 if issue.estimate is None else issue.estimate, title=issue.title),
-        WorkRow(source=SOURCE, key=key, identity=who, finished_at=done, ref=issue.identifier, title=issue.title,
-                labels=as_json(label.name for label in issue.labels.nodes), points=issue.estimate,
-                opened_at=to_utc(issue.startedAt) if issue.startedAt else None, closed_at=done,
-                branch=issue.branchName or None),
+        OutcomeRow(key=f"linear:{issue.identifier}", source=SOURCE, kind="ticket_closed", identity=who,
+                   occurred_at=done, quantity=1.0 if issue.estimate is None else issue.estimate, title=issue.title),
+        _work(issue, who, moves, first or done, reopened),
     )
+
+
+def _work(issue: _Issue, who: IdentityRef, moves: list[_Change], first_done: datetime,
+          reopened: list[datetime]) -> WorkRow:
+    began = next((to_utc(c.createdAt) for c in moves if _type(c.toState) == "started"), None)
+    return WorkRow(
+        source=SOURCE, key=f"linear:{issue.identifier}", identity=who, finished_at=first_done,
+        ref=issue.identifier, title=issue.title, labels=as_json(label.name for label in issue.labels.nodes),
+        points=issue.estimate, opened_at=to_utc(issue.startedAt) if issue.startedAt else began,
+        closed_at=first_done, branch=issue.branchName or None,
+        reopened_at=as_json(t.isoformat() for t in reopened if t > first_done),
+    )
+
+
+def _type(state: _StateType | None) -> str | None:
+    return state.type if state is not None else None
 
 
 def _identity(assignee: _Assignee) -> IdentityRef:

@@ -1,7 +1,15 @@
-"""GitHub: Copilot per-user daily reports and seats, and a repository's closed pull requests."""
+"""GitHub: Copilot per-user daily reports and seats, and a repository's closed pull requests with their files.
+
+After each page of pull requests, every merged one by a person (not a bot) updated inside the window gets its files
+from `GET /pulls/{n}/files` (100 a page, at most 3,000 files), and is ingested again as one page: the PR object
+as the list gave it, with GitHub's files list under `files`. Webhooks carry no files, so this is where they come
+from. A PR whose files GitHub no longer finds (404) is ingested without them.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -12,7 +20,10 @@ from bot.errors import SettingsError, UsageError
 from bot.ingest.pull.base import Page, PullWindow, SubFeed, Target, Vendor, has, json_of, midnight, secret
 from bot.ingest.pull.http import PullError, Sleep, VendorClient, next_link
 
+log = logging.getLogger(__name__)
+
 MAX_PAGES = 10_000
+MAX_FILE_PAGES = 30  # GitHub lists at most 3,000 files, 100 a page
 
 
 def client(settings: Settings, sleep: Sleep) -> VendorClient:
@@ -66,8 +77,38 @@ def pull_pages(client: VendorClient, window: PullWindow, target: Target) -> Iter
         if not isinstance(pulls, list):
             raise PullError(f"{path} page {number}: expected a list of pull requests")
         yield Page(response.content, f"pulls page {number}")
+        for pull in pulls:
+            if _wants_files(pull, window):
+                yield from _with_files(client, target.repo, pull)
         if all(_older(pull, window) for pull in pulls):
             return
+
+
+def _wants_files(pull: Any, window: PullWindow) -> bool:
+    """A merged PR by a person, updated inside the window (older ones were fetched by an earlier pull)."""
+    if not isinstance(pull, dict) or not pull.get("merged_at") or _older(pull, window):
+        return False
+    user, number = pull.get("user"), pull.get("number")
+    if not isinstance(user, dict) or not isinstance(number, int) or isinstance(number, bool):
+        return False
+    login = user.get("login")
+    return isinstance(login, str) and user.get("type") != "Bot" and not login.endswith("[bot]")
+
+
+def _with_files(client: VendorClient, repo: str, pull: dict[str, Any]) -> Iterator[Page]:
+    path = f"/repos/{repo}/pulls/{pull['number']}/files"
+    files: list[Any] | None = None
+    for number, response in enumerate(_linked(client, path, {"per_page": 100}, missing_ok=True), 1):
+        page = json_of(response, f"{path} page {number}")
+        if not isinstance(page, list):
+            raise PullError(f"{path} page {number}: expected a list of files")
+        files = (files or []) + page
+        if number == MAX_FILE_PAGES:
+            break
+    if files is None:
+        log.warning("%s: not found; the PR is stored without its files", path)
+        return
+    yield Page(json.dumps({**pull, "files": files}).encode(), f"pull {pull['number']} files")
 
 
 def _older(pull: Any, window: PullWindow) -> bool:
@@ -77,14 +118,18 @@ def _older(pull: Any, window: PullWindow) -> bool:
         return False  # unreadable: keep paging; the adapter will reject the record itself
 
 
-def _linked(client: VendorClient, path: str, params: dict[str, Any]) -> Iterator[Any]:
-    """Follow the Link header's rel="next", on GitHub's own host only (it gets our token)."""
+def _linked(client: VendorClient, path: str, params: dict[str, Any], missing_ok: bool = False) -> Iterator[Any]:
+    """Follow the Link header's rel="next", on GitHub's own host only (it gets our token).
+
+    With `missing_ok`, a first page GitHub does not find (404) yields nothing.
+    """
     url: str | None = path
     for _ in range(MAX_PAGES):
         if url is None:
             return
-        response = client.get(url, params if url == path else None)
-        assert response is not None
+        response = client.get(url, params if url == path else None, missing_ok=missing_ok and url == path)
+        if response is None:
+            return
         yield response
         url = next_link(response.headers.get("link"))
         if url is not None and not client.same_origin(url):
