@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test typecheck install clean bench
+.PHONY: demo test typecheck install clean bench screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/lint-imports
+
+# The demo's digests (Slack and Teams), `me`, `trend` and App Home as PNGs in out/screens/ (needs chromium).
+screenshots: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { echo "make screenshots needs Debian's headless chromium: apt-get install chromium" >&2; exit 1; }
+	$(MAKE) demo
+	$(BIN)/python -m bot.demo.screens --db sqlite:///./tokenworth-demo.db --config demo-data/tokenworth.yml --out out
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

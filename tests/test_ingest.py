@@ -127,3 +127,86 @@ def test_token_counts_beyond_32_bits_are_stored(engine: Engine, tmp_path: Path) 
     assert ingest_file(engine, big).rejected == 0
     with engine.connect() as conn:
         assert conn.execute(text("SELECT max(cache_read_tokens) FROM usage")).scalar_one() == 5_000_000_000
+
+
+# --- the command line: walked directories, dry runs, totals, the latest rejections -----------------------------
+
+
+def cli_ingest(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, list(args))  # click 8.2: stdout and stderr apart
+    return result.exit_code, result.stdout, result.stderr
+
+
+def sqlite_dump(path: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return list(connection.iterdump())
+
+
+def feeds_with_notes(tmp_path: Path) -> Path:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "pulls.json").write_bytes(PULLS.read_bytes())
+    (folder / "README.md").write_text("# What is in this export\n\nPull requests, weekly.\n")
+    (folder / "header-only.csv").write_text("team,owner\n")
+    (folder / "notes.txt").write_text("ask Ana about the Cursor key\n")
+    return folder
+
+
+def test_files_in_a_walked_directory_that_are_not_feeds_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    folder = feeds_with_notes(tmp_path)
+    db = ("--db", f"sqlite:///{tmp_path / 'tw.db'}")
+    code, out, err = cli_ingest("ingest", str(folder), *db)
+    assert code == 0, err
+    for name in ("README.md", "header-only.csv", "notes.txt"):
+        assert f"warning: {folder / name}: skipped, not a feed (not a format tokenworth knows)" in err
+    assert f"{folder / 'pulls.json'}: github: 35 read, 31 stored, 0 duplicates, 4 skipped (pull requests not " \
+           "merged, or opened by bots, or repeated in the file), 0 rejected" in out
+    assert out.splitlines()[-1] == ("total: 1 file, 35 read, 31 stored, 0 duplicates, 4 skipped, 0 rejected, "
+                                    "3 files skipped as not feeds")
+    named, _, named_err = cli_ingest("ingest", str(folder / "README.md"), *db)
+    assert named == 2 and "not a format tokenworth knows" in named_err  # named on its own, it must be a feed
+
+
+def test_dry_run_reports_what_ingest_would_do_and_writes_nothing(tmp_path: Path) -> None:
+    folder = feeds_with_notes(tmp_path)
+    path = tmp_path / "tw.db"
+    db = ("--db", f"sqlite:///{path}")
+    assert cli_ingest("ingest", str(CLAUDE_CODE), *db)[0] == 0
+    before = sqlite_dump(path)
+    code, out, _ = cli_ingest("ingest", "--dry-run", str(folder), str(CLAUDE_CODE / "2026-11-17.json"), *db)
+    assert code == 0 and sqlite_dump(path) == before
+    assert out.splitlines()[-1].startswith("Dry run, nothing written: total: 2 files, 41 read, 31 stored, "
+                                           "6 duplicates, 4 skipped")
+    _, real, _ = cli_ingest("ingest", str(folder), str(CLAUDE_CODE / "2026-11-17.json"), *db)
+    assert real.splitlines()[-1] == out.splitlines()[-1].removeprefix("Dry run, nothing written: ")
+
+
+def test_dry_run_keeps_nothing_on_either_database(engine: Engine) -> None:
+    from bot.ingest.files import ingest_each
+
+    before, runs = snapshot(engine), count(engine, IngestRun)
+    [report] = ingest_each(engine, [PULLS], dry_run=True)
+    assert report.stored == 31 and snapshot(engine) == before and count(engine, IngestRun) == runs
+
+
+def test_ingest_errors_shows_each_files_latest_rejections_only(tmp_path: Path) -> None:
+    db = ("--db", f"sqlite:///{tmp_path / 'tw.db'}")
+    page = json.loads((FIXTURES / "claude_code_analytics.json").read_text())
+    good = json.dumps(page)
+    page["data"][2]["model_breakdown"][0]["tokens"]["output"] = "lots"
+    bad = tmp_path / "export.json"
+    bad.write_text(json.dumps(page))
+    for _ in range(2):
+        assert cli_ingest("ingest", str(bad), *db)[0] == 1
+    _, shown, _ = cli_ingest("ingest-errors", *db)
+    assert shown.count("data[2]: model_breakdown.0.tokens.output") == 1  # not once per earlier run
+    bad.write_text(good)
+    assert cli_ingest("ingest", str(bad), *db)[0] == 0
+    _, fixed, _ = cli_ingest("ingest-errors", *db)
+    assert fixed.strip() == "No rejected records in the latest ingest of any file."

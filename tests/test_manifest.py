@@ -21,7 +21,8 @@ def test_manifest_validates_against_the_official_schema() -> None:
 
 def test_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "files:write", "im:write", "users:read", "users:read.email"}
+    assert scopes == {"commands", "chat:write", "files:write", "im:write", "users:read", "users:read.email",
+                      "channels:read", "groups:read"}
 
 
 def test_schema_rejects_a_broken_manifest() -> None:

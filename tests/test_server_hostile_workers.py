@@ -34,8 +34,9 @@ def test_a_dead_worker_is_replaced_and_commands_keep_answering(runtime: Runtime,
             response = httpx.post(f"{url}/slack/events", content=body, headers=signed_headers(body), timeout=5)
             assert response.status_code == 200
             assert "Cara Chen · week 2026-W47" in wait_reply(slack, "after-death", 30)["text"]
-            assert httpx.get(f"{url}/healthz").json() == {
-                "ok": True, "workers": {"ok": True, "state": "ready", "size": 1, "restarts": 1}}
+            ready = httpx.get(f"{url}/healthz").json()
+            assert ready == {"ok": True, "status": "ok", "database": {**ready["database"], "ok": True},
+                             "workers": {"ok": True, "state": "ready", "size": 1, "restarts": 1}}
 
             kill_a_worker(pool)  # /healthz finds the broken pool, replaces it, and says so
             health = httpx.get(f"{url}/healthz", timeout=30)
@@ -44,7 +45,7 @@ def test_a_dead_worker_is_replaced_and_commands_keep_answering(runtime: Runtime,
             pool.shutdown()
             stopped = httpx.get(f"{url}/healthz", timeout=5)
             assert stopped.status_code == 503
-            assert stopped.json() == {"ok": False, "workers": {"ok": False, "state": "stopped", "size": 1,
-                                                               "restarts": 2}}
+            assert stopped.json() == {"ok": False, "status": "degraded", "database": ready["database"],
+                                      "workers": {"ok": False, "state": "stopped", "size": 1, "restarts": 2}}
         finally:
             http.close()

@@ -5,10 +5,10 @@ One module per group of commands; importing them registers each command on the o
 
 from __future__ import annotations
 
-from bot.cli import admin, digest, feeds, reports, run
+from bot.cli import admin, digest, feeds, finops, reports, run
 from bot.cli.base import cli
 
-__all__ = ["admin", "cli", "digest", "feeds", "main", "reports", "run"]
+__all__ = ["admin", "cli", "digest", "feeds", "finops", "main", "reports", "run"]
 
 
 def main() -> None:

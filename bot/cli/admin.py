@@ -1,8 +1,9 @@
-"""Administration: schema, people, the Teams package, the access log, retention, erasure, the DPIA."""
+"""Administration: schema, people, the Teams package, the access log, retention, erasure, the DPIA, `doctor`."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ def purge(runtime: Runtime, as_json: bool) -> None:
     from bot.governance.retention import purge as purge_old
 
     days = runtime.config.retention.days
-    result = purge_old(runtime.engine, days)
+    result = purge_old(runtime.engine, days, dedup_days=runtime.config.ingest.dedup_days)
     click.echo(json.dumps({"retention_days": days, **result.as_json()}, indent=2) if as_json
                else "\n".join(result.lines(days)))
 
@@ -111,3 +112,24 @@ def dpia(runtime: Runtime, out: Path) -> None:
 
     paths, note = write_pack(out, render(gather(runtime.engine, runtime.config, runtime.config_path)))
     click.echo(f"Wrote {', '.join(str(p) for p in paths)} ({note})")
+
+
+@cli.command()
+@click.option("--db", "db", metavar="URL", help="Database URL (default: $DATABASE_URL or sqlite:///./tokenworth.db).")
+@click.option("--config", "config", metavar="PATH",
+              help="Org config YAML (default: $TOKENWORTH_CONFIG or ./tokenworth.yml).")
+@click.option("--json", "as_json", is_flag=True, help="Print every check as JSON.")
+def doctor(db: str | None, config: str | None, as_json: bool) -> None:
+    """Check the setup: settings, config, database, Slack, Teams, feeds, unmapped spend, schedule. Exit 1 on a failure.
+
+    It writes nothing and posts nothing; a broken part is a failed check, with its fix, never a stop.
+    """
+    from bot.serve.doctor import run_doctor, summary
+
+    checks = run_doctor(db, config)
+    failed = any(c.status == "fail" for c in checks)
+    if as_json:
+        click.echo(json.dumps({"ok": not failed, "checks": [c.as_json() for c in checks]}, indent=2))
+    else:
+        click.echo("\n".join([*(c.line() for c in checks), summary(checks)]))
+    sys.exit(1 if failed else 0)

@@ -6,19 +6,25 @@ file had not been started. Every file, usable or not, leaves an IngestRun and it
 and one file never stops the walk: a parser failing midway costs the rest of its file (bot.ingest.store),
 and any other error nobody foresaw (a write the database refuses) makes the file unusable, rolled back
 and reported with the reason; either way the next file is read.
+
+A file found by walking a directory whose content is no feed tokenworth knows (a README, a header
+file, notes) is skipped with the reason in its report (`ignored`), and leaves no IngestRun; a file
+named on its own must be a feed, so there it is unusable. A dry run parses and counts exactly as an
+ingest does, inside a transaction that is rolled back: nothing of it, not even its IngestRun, is kept.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
 from bot.config.org import OrgConfig
 from bot.errors import FeedError
@@ -45,6 +51,7 @@ class FileReport:
     unusable: bool = False
     forgotten: int = 0  # of the skipped: records of people who asked to be forgotten
     removed: int = 0  # stored rows a restated report no longer lists, removed
+    ignored: str | None = None  # why a file found in a walked directory was skipped: it is not a feed
 
     @classmethod
     def of(cls, path: Path, source: str, tally: Tally) -> FileReport:
@@ -56,18 +63,28 @@ class FileReport:
     def failed(cls, path: Path, source: str | None, reason: str) -> FileReport:
         return cls(str(path), source, unusable=True, errors=[{"where": str(path), "reason": reason}])
 
+    @classmethod
+    def not_a_feed(cls, path: Path, reason: str) -> FileReport:
+        return cls(str(path), ignored=reason)
+
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def feed_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files named, and every file below directories named, in a stable order."""
+    for path, _walked in walk(paths):
+        yield path
+
+
+def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
+    """Each file with whether it was found by walking a directory (True) or named itself (False)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            yield from ((p, True) for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
         else:
-            yield path
+            yield path, False
 
 
 def ingest_paths(
@@ -79,28 +96,51 @@ def ingest_paths(
 
 def ingest_each(
     engine: Engine, paths: Iterable[str | Path], source: str | None = None, progress: Progress | None = None,
-    config: OrgConfig | None = None,
+    config: OrgConfig | None = None, *, dry_run: bool = False,
 ) -> Iterator[FileReport]:
     """Each file's report as soon as the file is done, so a caller can show it before the next one starts."""
-    for path in feed_files(paths):
-        yield ingest_file(engine, path, source, progress, config)
+    for path, walked in walk(paths):
+        if walked and source is None:
+            skipped = _not_a_feed(path)
+            if skipped is not None:
+                yield skipped
+                continue
+        yield ingest_file(engine, path, source, progress, config, dry_run=dry_run)
+
+
+def _not_a_feed(path: Path) -> FileReport | None:
+    """A skip report for a walked file whose content is no known feed; None for a feed, or for a file that
+    cannot be read (ingest_file reports that one unusable, as for any file)."""
+    try:
+        head = _head(path)
+        detect(head)
+    except FeedError as exc:
+        if str(exc).startswith(f"{path}:"):
+            return None
+        return FileReport.not_a_feed(path, str(exc).split(" (known:")[0] if head.strip() else "empty file")
+    return None
 
 
 def ingest_file(
     engine: Engine, path: Path, source: str | None = None, progress: Progress | None = None,
-    config: OrgConfig | None = None,
+    config: OrgConfig | None = None, *, dry_run: bool = False,
 ) -> FileReport:
-    """Ingest one file; `config` lets feeds that have org settings (Jira's resolutions) use them."""
+    """Ingest one file; `config` lets feeds that have org settings (Jira's resolutions) use them.
+
+    With `dry_run` the file is parsed and counted in a transaction that is rolled back, and no run is recorded.
+    """
     name: str | None = None
     try:
         feed = detect(_head(path), source)
         if config is not None:
             feed = feed.configured(config)
         name = feed.name
-        with session_scope(engine) as session:
-            tally = store_records(session, feed.parse(path), unique_keys=feed.unique_keys, progress=progress)
+        with _transaction(engine, dry_run) as session:
+            tally = store_records(session, feed.parse(path), unique_keys=feed.unique_keys, progress=progress,
+                                  path=path)
             report = FileReport.of(path, feed.name, tally)
-            _record_run(session, report)
+            if not dry_run:
+                _record_run(session, report)
     except FeedError as exc:
         report = FileReport.failed(path, name, str(exc))
     except Exception as exc:
@@ -109,9 +149,25 @@ def ingest_file(
                                                "nothing of it was stored")
     else:
         return report
-    with session_scope(engine) as session:
-        _record_run(session, report)
+    if not dry_run:
+        with session_scope(engine) as session:
+            _record_run(session, report)
     return report
+
+
+@contextmanager
+def _transaction(engine: Engine, dry_run: bool) -> Iterator[Session]:
+    """The file's one transaction: committed when the block ends, or always rolled back in a dry run."""
+    if not dry_run:
+        with session_scope(engine) as session:
+            yield session
+        return
+    with Session(engine, expire_on_commit=False) as session:
+        transaction = session.begin()
+        try:
+            yield session
+        finally:
+            transaction.rollback()
 
 
 def _head(path: Path) -> str:

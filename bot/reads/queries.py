@@ -11,7 +11,22 @@ from sqlmodel import select as select_model
 
 from bot.core.attribution import USAGE_REPORT, unattributed
 from bot.core.facts import ActivityFact, OutcomeFact, SeatFact, UsageFact
-from storage.models import Activity, Billed, Identity, IngestRun, Outcome, Person, RejectedRecord, Seat, Usage, table
+from bot.core.weeks import to_utc
+from storage.models import (
+    Activity,
+    Billed,
+    DigestPost,
+    Identity,
+    IngestRun,
+    Outcome,
+    Person,
+    PullRun,
+    RejectedRecord,
+    Seat,
+    Usage,
+    WebhookDelivery,
+    table,
+)
 
 
 def person_by_email(session: Session, email: str) -> Person | None:
@@ -176,3 +191,59 @@ def billed_by_provider(session: Session, start: date, end: date) -> dict[tuple[s
         .where(b.day >= start, b.day < end).group_by(b.provider, b.source)
     )
     return {(provider, source): float(total) for provider, source, total in session.execute(query)}
+
+
+def latest_rejections(session: Session, limit: int) -> list[tuple[str, datetime, str, str]]:
+    """(path, when, location, reason) of the rejections of each file's latest ingest only, newest file first.
+
+    A file ingested again replaces its earlier runs' rejections: what was fixed since is not shown again.
+    """
+    r, run = table(RejectedRecord).c, table(IngestRun).c
+    latest = select(func.max(run.id)).group_by(run.path).scalar_subquery()
+    query = (
+        select(run.path, run.started_at, r.location, r.reason)
+        .join_from(table(RejectedRecord), table(IngestRun), r.run_id == run.id)
+        .where(run.id.in_(latest))
+        .order_by(run.id.desc(), r.id)
+        .limit(limit)
+    )
+    return [(path, when, location, reason) for path, when, location, reason in session.execute(query)]
+
+
+def latest_runs_with_rejections(session: Session) -> list[tuple[str, str | None, int]]:
+    """(path, source, rejected) for every file whose latest ingest rejected something (an unusable file counts 1)."""
+    run = table(IngestRun).c
+    latest = select(func.max(run.id)).group_by(run.path).scalar_subquery()
+    query = select(run.path, run.source, run.rejected).where(run.id.in_(latest), run.rejected > 0).order_by(run.path)
+    return [(path, source, rejected) for path, source, rejected in session.execute(query)]
+
+
+def latest_data_day_per_source(session: Session) -> dict[str, date]:
+    """How far each feed's data reaches: the latest UTC day it holds a row for (not when it was ingested)."""
+    reach: dict[str, date] = {}
+    for model in (Usage, Activity, Billed, Seat):
+        t = table(model).c
+        for source, day in session.execute(select(t.source, func.max(t.day)).group_by(t.source)):
+            reach[source] = max(day, reach.get(source, day))
+    o = table(Outcome).c
+    for source, when in session.execute(select(o.source, func.max(o.occurred_at)).group_by(o.source)):
+        reach[source] = max(when.date(), reach.get(source, when.date()))
+    return reach
+
+
+def last_data_arrival(session: Session) -> datetime | None:
+    """When data last arrived by any path: a file ingest, a successful pull, a webhook delivery."""
+    run, pull, hook = table(IngestRun).c, table(PullRun).c, table(WebhookDelivery).c
+    times = [
+        session.execute(select(func.max(run.finished_at))).scalar(),
+        session.execute(select(func.max(pull.finished_at)).where(pull.status == "ok")).scalar(),
+        session.execute(select(func.max(hook.received_at))).scalar(),
+    ]
+    known = [to_utc(t) for t in times if t is not None]
+    return max(known) if known else None
+
+
+def digests_waiting(session: Session) -> int:
+    """Digests claimed or pending: not posted yet, and to be retried."""
+    d = table(DigestPost).c
+    return int(session.execute(select(func.count()).where(d.state.in_(("pending", "claimed")))).scalar() or 0)

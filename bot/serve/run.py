@@ -1,17 +1,25 @@
-"""`tokenworth serve`: the long-running bot, in one of three modes, always with the scheduler."""
+"""`tokenworth serve`: the long-running bot, in one of three modes, always with the scheduler.
+
+Invariant: every setting the mode needs (bot.serve.needs) and the org config are checked before the
+database or the network is touched, so a missing variable stops `serve` at once with its name; the
+log names only routes that are served, and each scheduled job once, with its next run time.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+from bot.digest.format import plural
 from bot.digest.send import Poster
 from bot.errors import SettingsError
 from bot.people.directory import prepare
 from bot.runtime import Runtime
 from bot.serve.logs import configure_logging
+from bot.serve.needs import serve_needs
 from bot.serve.scheduler import start_scheduler
 
 if TYPE_CHECKING:
@@ -23,12 +31,14 @@ DRAIN_SECONDS = 60
 
 def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
     configure_logging()  # one line per record, control characters escaped: see bot.serve.logs
-    prepare(runtime)  # the one write point at start: migrations, then the directory; fails fast on a bad config
+    check_settings(runtime, mode)
+    prepare(runtime)  # the one write point at start: migrations, then the directory
     posters = _posters(runtime)
     if "slack" in posters:
         threading.Thread(target=_link_slack_users, args=(runtime,), daemon=True).start()
     scheduler = start_scheduler(runtime, posters)
-    log.info("tokenworth serving (%s); digests scheduled for %d team(s)", mode, len(runtime.config.teams))
+    log.info("tokenworth serving (%s); digests scheduled for %s", mode, plural(len(runtime.config.teams), "team"))
+    log_jobs(scheduler)
     try:
         if mode == "teams":
             from bot.msteams.http import serve_teams
@@ -40,6 +50,21 @@ def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
             _serve_socket(runtime)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def check_settings(runtime: Runtime, mode: str) -> None:
+    """Stop before any database or network work when the mode lacks a setting, or the config is invalid."""
+    needs = serve_needs(runtime.settings, mode)
+    if needs:
+        raise SettingsError(f"serve --{mode} cannot start: " + "; ".join(need.message() for need in needs))
+    runtime.config  # noqa: B018 - loads and validates the org config (a ConfigError names file and key)
+
+
+def log_jobs(scheduler: Any) -> None:
+    """Each scheduled job once, with when it runs next (in UTC)."""
+    for job in sorted(scheduler.get_jobs(), key=lambda job: job.id):
+        when = job.next_run_time
+        log.info("scheduled %s: next run %s", job.id, f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if when else "none")
 
 
 def _stop(*_: object) -> None:
@@ -95,8 +120,16 @@ def _serve_http(runtime: Runtime, host: str, port: int) -> None:
     server = http_server(runtime, app, host, port, workers=workers)
     threading.Thread(target=drain_webhooks, args=(server.router, threading.Event()), daemon=True).start()
     signal.signal(signal.SIGTERM, _stop)
-    log.info("listening on http://%s:%s (/slack/events, /webhooks/github, /healthz)", host, server.effective_port)
+    routes = ", ".join(served_routes(app is not None))
+    log.info("listening on http://%s:%s (%s)", host, server.effective_port, routes)
     server.run()
+
+
+def served_routes(slack: bool) -> list[str]:
+    """The routes `serve --http` answers (every route taking a body has a cap): /slack/events only with a Slack app."""
+    from bot.slack.http import BODY_CAPS, SLACK_PATH
+
+    return [*(path for path in BODY_CAPS if slack or path != SLACK_PATH), "/healthz"]
 
 
 def drain_webhooks(router: Any, stop: threading.Event, every: float = DRAIN_SECONDS) -> None:

@@ -45,6 +45,9 @@ class FakeSlack:
                       "dev@acme.test": "U0DEV", "eli@acme.test": "U0ELI", "fay@acme.test": "U0FAY"}
         self.channels = {"#platform-leads": "C0PLATFORM", "C0123ABCDEF": "C0123ABCDEF"}
         self.not_member: set[str] = set()
+        # Granted scopes, sent as x-oauth-scopes on every answer as Slack does: the manifest's and the read ones.
+        self.scopes = ["commands", "chat:write", "files:write", "im:write", "users:read", "users:read.email",
+                       "channels:read", "groups:read"]
         self._lock = threading.Lock()
         self._ids = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -149,6 +152,15 @@ class FakeSlack:
     def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": self._next_id("V")}}
 
+    def _users_conversations(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The channels the bot is in (every known channel but those in not_member), one page; needs channels:read."""
+        if "channels:read" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "channels:read"}
+        members = {cid: name for name, cid in self.channels.items() if cid not in self.not_member}
+        return {"ok": True, "channels": [{"id": cid, "name": name.lstrip("#").lower(), "is_member": True}
+                                         for cid, name in members.items()],
+                "response_metadata": {"next_cursor": ""}}
+
     def _handler(fake) -> type[BaseHTTPRequestHandler]:  # noqa: N805 - the closure's owner
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
@@ -194,7 +206,7 @@ class FakeSlack:
                 return params
 
             def _json(self, payload: dict[str, Any]) -> None:
-                self._send(200, json.dumps(payload).encode())
+                self._send(200, json.dumps(payload).encode(), headers={"x-oauth-scopes": ",".join(fake.scopes)})
 
             def _send(self, status: int, body: bytes, content_type: str = "application/json",
                       headers: dict[str, str] | None = None) -> None:
