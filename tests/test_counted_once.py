@@ -263,3 +263,57 @@ def test_an_enterprise_seat_reported_by_claude_code_analytics_too_counts_once(
     ingest_paths(alone, USAGE_REPORT)
     assert totals(acme_engine, acme_config, prices) == totals(alone, acme_config, prices)
     alone.dispose()
+
+
+LITELLM_DAILY = [FIXTURES / "litellm_daily_activity.json", FIXTURES / "litellm_daily_activity.page2.json"]
+GATEWAY_SOURCES = ("litellm", "litellm_daily", "openai_usage")
+
+
+def gateway_fact(source: str, day: int, person: int, tokens: int) -> UsageFact:
+    return UsageFact(person_id=person, day=datetime(2026, 11, day).date(), provider="openai", tool="litellm",
+                     model="gpt-5-mini", input_tokens=tokens, output_tokens=0, cache_read_tokens=0,
+                     cache_write_tokens=0, requests=1, cost_usd=None, source=source, billing="gateway")
+
+
+gateway_facts = st.lists(st.builds(gateway_fact, st.sampled_from(GATEWAY_SOURCES), st.integers(16, 18),
+                                   st.integers(1, 3), st.integers(1, 10**6)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts=gateway_facts, seed=st.integers(0, 10**6))
+def test_the_gateways_daily_aggregates_count_only_on_days_without_its_spend_logs(
+    facts: list[UsageFact], seed: int,
+) -> None:
+    log_days = {f.day for f in facts if f.source == "litellm"}
+    expected = [f for f in facts if f.source != "litellm_daily" or f.day not in log_days]
+    kept = count_once(facts)
+    assert sorted(kept, key=repr) == sorted(expected, key=repr)
+    shuffled = list(facts)
+    random.Random(seed).shuffle(shuffled)
+    assert sorted(count_once(shuffled), key=repr) == sorted(kept, key=repr)  # order never matters
+    assert sorted(count_once(kept), key=repr) == sorted(kept, key=repr)  # counting again changes nothing
+
+
+def test_spend_logs_win_over_the_daily_pull_and_a_day_only_in_the_pull_counts_from_it(
+    acme_engine: Engine, acme_config: OrgConfig, prices: PriceTable, tmp_path: Path,
+) -> None:
+    reports = ingest_paths(acme_engine, [*LITELLM_DAILY, FIXTURES / "litellm_spend_logs.json"])
+    assert not any(r.rejected or r.unusable for r in reports), [r.errors[:1] for r in reports]
+    logs_alone = make_engine(f"sqlite:///{tmp_path / 'logs.db'}")
+    upgrade(logs_alone)
+    sync_directory(logs_alone, acme_config)
+    ingest_paths(logs_alone, [FIXTURES / "litellm_spend_logs.json"])  # 2026-11-17 only
+    expected = totals(logs_alone, acme_config, prices)
+    assert totals(acme_engine, acme_config, prices) != expected  # 2026-11-16 is in the daily pull only
+    ingest_paths(logs_alone, [LITELLM_DAILY[0]])  # the pull's 2026-11-16
+    assert totals(acme_engine, acme_config, prices) == totals(logs_alone, acme_config, prices)
+    day16 = json.loads(LITELLM_DAILY[0].read_text())["results"][0]["metrics"]["spend"]
+    grown = sum(s for s, _ in totals(acme_engine, acme_config, prices).values()) - sum(s for s, _ in expected.values())
+    assert round(grown, 4) == round(day16, 4)
+    logs_alone.dispose()
+
+
+def test_org_wide_spend_log_days_hold_back_an_aggregate_the_facts_alone_would_count() -> None:
+    aggregate = gateway_fact("litellm_daily", 17, person=2, tokens=100)  # person 2's key; the log named person 1
+    assert count_once([aggregate]) == [aggregate]
+    assert count_once([aggregate], gateway_log_days={aggregate.day}) == []

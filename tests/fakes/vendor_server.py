@@ -145,3 +145,20 @@ class VendorServer:
 
         return Handler
 
+
+
+def route_linked_pages(server: VendorServer, path: str, pages: list[Any], **query: str) -> None:
+    """Serve `pages` at `path` as GitHub pages them: `page=N` asks for page N, and each page but the last carries
+    a Link header with rel="next" (the first page answers a request without `page`)."""
+    for number, body in enumerate(pages, 1):
+        params = "&".join(f"{k}={v}" for k, v in {**query, "page": str(number + 1)}.items())
+        link = {"Link": f'<{server.url}{path}?{params}>; rel="next"'} if number < len(pages) else {}
+        server.route("GET", path, Reply(body=body, headers=link), match={"page": str(number)} if number > 1 else {})
+
+
+def route_litellm_daily(server: VendorServer, pages: list[Any], **query: str) -> None:
+    """Serve `pages` at LiteLLM's /user/daily/activity as the proxy pages it: `page=N` asks for page N (and a
+    request without `page` gets the first); `query` narrows the route (start_date=…)."""
+    for number, body in enumerate(pages, 1):
+        match = {**query, "page": str(number)} if number > 1 else dict(query)
+        server.route("GET", "/user/daily/activity", Reply(body=body), match=match)

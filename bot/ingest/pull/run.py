@@ -17,7 +17,18 @@ from sqlalchemy import Engine
 from bot.config.settings import Settings
 from bot.errors import TokenworthError, UsageError
 from bot.ingest.files import ingest_file
-from bot.ingest.pull import anthropic, cursor, github, litellm, openai
+from bot.ingest.pull import (
+    anthropic,
+    claude_enterprise,
+    codex,
+    copilot_credits,
+    cursor,
+    cursor_ai,
+    github,
+    litellm,
+    litellm_daily,
+    openai,
+)
 from bot.ingest.pull.base import PullWindow, SubFeed, Target, Vendor
 from bot.ingest.pull.http import PullError, Sleep, VendorClient
 from bot.ingest.pull.ledger import finish_run, resolve_window, start_run
@@ -29,6 +40,10 @@ log = logging.getLogger(__name__)
 VENDORS: dict[str, Vendor] = {
     v.name: v for v in (anthropic.VENDOR, openai.VENDOR, cursor.VENDOR, litellm.VENDOR, github.COPILOT, github.PULLS)
 }
+# the 2026 billing feeds
+VENDORS.update({v.name: v for v in (claude_enterprise.VENDOR, codex.VENDOR, copilot_credits.VENDOR, cursor_ai.VENDOR)})
+# Pulled only when named (`litellm:daily`): a gateway that ships its spend logs needs no aggregates of them.
+NAMED_ONLY: dict[str, tuple[SubFeed, ...]] = {"litellm": (litellm_daily.FEED,)}
 
 Clock = Callable[[], datetime]
 Sink = Callable[[Path, str], int]  # store one page file as `source`; returns how many records it held
@@ -113,14 +128,16 @@ def pick(spec: str) -> tuple[Vendor, tuple[SubFeed, ...]]:
         raise UsageError(f"unknown source {spec!r}; known: {', '.join(describe_sources())}")
     if not colon:
         return vendor, vendor.feeds
-    feeds = tuple(f for f in vendor.feeds if f.name == feed_name)
+    every = (*vendor.feeds, *NAMED_ONLY.get(name, ()))
+    feeds = tuple(f for f in every if f.name == feed_name)
     if not feeds:
-        raise UsageError(f"unknown source {spec!r}; {name} has {', '.join(f'{name}:{f.name}' for f in vendor.feeds)}")
+        raise UsageError(f"unknown source {spec!r}; {name} has {', '.join(f'{name}:{f.name}' for f in every)}")
     return vendor, feeds
 
 
 def describe_sources() -> list[str]:
-    return [f"{v.name} ({', '.join(f.name for f in v.feeds)})" for v in VENDORS.values()]
+    return [f"{v.name} ({', '.join(f.name for f in (*v.feeds, *NAMED_ONLY.get(v.name, ())))})"
+            for v in VENDORS.values()]
 
 
 def _targets(vendor: Vendor, settings: Settings, repo: str | None) -> list[Target]:
