@@ -116,8 +116,54 @@ def test_demo_runs_the_main_job_without_credentials(tmp_path: Path) -> None:
     result = tokenworth("demo", "--out", "out", "--data", "demo-data", "--db", "sqlite:///demo.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "0 rejected" in result.stdout and "/tokenworth me" in result.stdout
-    teams = sorted(p.name for p in (tmp_path / "out").iterdir())
+    teams = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != "admin")
     assert teams == ["growth", "payments", "platform", "product"]
+    Block.parse_all(json.loads((tmp_path / "out" / "admin" / "blocks.json").read_text())["blocks"])
     for team in teams:
         Block.parse_all(json.loads((tmp_path / "out" / team / "blocks.json").read_text())["blocks"])
         assert len(list((tmp_path / "out" / team).glob("*.png"))) == 2
+
+
+def test_every_chat_command_is_a_cli_command_with_the_same_words_and_answers(tmp_path: Path) -> None:
+    """Parity: the CLI sends the chat's words through the chat's parser and core call; read commands have --json."""
+    from click.testing import CliRunner
+
+    from bot.answers.commands import VERBS, answer
+    from bot.cli import cli
+    from bot.config.settings import Settings
+    from bot.ingest.files import ingest_paths
+    from bot.people.directory import prepare
+    from bot.runtime import Runtime
+
+    db = f"sqlite:///{tmp_path / 'tw.db'}"
+    runtime = Runtime(Settings(), db, str(EXAMPLE_CONFIG))
+    prepare(runtime)
+    ingest_paths(runtime.engine, [FIXTURES / "claude_code_analytics", FIXTURES / "github_pulls.json"])
+    assert set(VERBS) <= set(cli.commands)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(cli, [*args, "--db", db, "--config", str(EXAMPLE_CONFIG)])
+        return result.exit_code, result.stdout, result.stderr
+
+    cara = ("--email", "cara@acme.test")
+    for words in (["me", "2026-w47"], ["me", "2026-W46"], ["me", "4w"], ["me", "last-week"], ["trend"],
+                  ["privacy"], ["preview"]):
+        code, out, _ = run(words[0], *cara, *words[1:])
+        assert code == 0 and out.strip() == answer(runtime, "cara@acme.test", " ".join(words)).text, words
+    code, out, _ = run("me", *cara, "2026-W47", "--json")
+    assert code == 0 and json.loads(out)["outcome_points"] == 15 and "work_fit" in json.loads(out)
+    assert json.loads(run("me", *cara, "--week", "2026-W47", "--json")[1])["outcome_points"] == 15
+    assert len(json.loads(run("me", *cara, "4w", "--json")[1])["weeks"]) == 4
+    assert len(json.loads(run("trend", *cara, "--json")[1])["weeks"]) == 8
+    assert json.loads(run("privacy", *cara, "--json")[1])["sources"] == ["claude_code", "github"]
+    assert json.loads(run("preview", *cara, "--json")[1])["team"] == "platform"
+    code, out, _ = run("team", "--email", "ana@acme.test", "platform", "2026-W47", "--json")
+    assert code == 0 and json.loads(out)["team"] == "platform" and json.loads(out)["week"] == "2026-W47"
+    code, _, err = run("team", *cara, "platform", "2026-w47")
+    assert code == 1 and "only for that team's configured managers" in err
+    code, _, err = run("me", *cara, "yesterday")
+    assert code == 2 and err.startswith("error: Say \"me\"")
+    code, _, err = run("me", *cara, "13w")
+    assert code == 2 and "between 1w and 12w" in err
+    code, out, _ = run("kudos", "on", *cara)
+    assert code == 0 and out.startswith("Kudos on")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_preview_writes_valid_block_kit_and_png_charts(demo: Runtime, tmp_path: 
             assert len(raw.get("text", {}).get("text", "")) <= 3000
     assert message["text"].startswith("tokenworth weekly digest for platform, 2026-W47")
     charts = sorted(tmp_path.glob("*.png"))
-    assert [c.name for c in charts] == ["spend_by_tier.png", "spend_vs_outcomes.png"]
+    assert [c.name for c in charts] == ["spend_by_model.png", "yield_trend.png"]
     assert all(c.read_bytes().startswith(PNG) and c.stat().st_size > 5000 for c in charts)
     assert not digest.suppressed and digest.current.people_active >= 5
 
@@ -153,3 +154,18 @@ def test_every_amount_in_a_digest_is_a_disclosed_figure(demo: Runtime) -> None:
         assert set(re.findall(r"\$[\d,]+\.\d\d", text)) <= allowed
         shares = {share(f.value) for f in figures if f.key == "frontier_share"}
         assert set(re.findall(r"share of spend: (\d+%)", text)) <= shares
+
+
+def test_freshness_gives_each_used_feeds_last_data_day_not_ingest_times(demo: Runtime) -> None:
+    from bot.digest.reach import OTHER, data_reach
+    from bot.digest.summary import freshness_line
+
+    with session_scope(demo.engine) as session:
+        org = data_reach(session)
+        digests = [load_digest(session, demo.config, demo.prices, t.name, WEEK) for t in demo.config.teams]
+    assert org["tool:claude_code"] == WEEK.end - timedelta(days=1)  # the demo's last day, a Sunday
+    for digest in digests:
+        line = freshness_line(digest)
+        assert line.startswith("Data through: Claude Code ") and "UTC" not in line and "ingest" not in line
+        assert all(day == org[feed] for feed, day in digest.reach.items() if feed != OTHER)
+        assert "Data days from" in line and "are provisional" in line

@@ -137,6 +137,11 @@ def posts(slack: FakeSlack, channel: str = "#payments-leads") -> list[dict]:
             if "thread_ts" not in c.params and c.params["channel"] == channel]
 
 
+def headline_fields(post: dict) -> list[dict]:
+    """The four headline figures of a posted digest (the block after the finding)."""
+    return next(block["fields"] for block in post["blocks"] if "fields" in block)
+
+
 def send(runtime: Runtime, week: Week = WEEK, force: bool = False) -> str:
     return send_digest(runtime, "payments", week, SlackPoster(web_client(runtime.settings)), force=force).state
 
@@ -197,12 +202,12 @@ def test_a_later_digest_shows_earlier_weeks_as_published_and_unpublished_weeks_a
                                             "outcome_points": None}
     # "vs last week" compares this week's first showing (five people now) with last week as published.
     delta = change(SIX - 100.11, published_last)
-    assert delta and delta in posts(slack)[1]["blocks"][1]["fields"][1]["text"]
+    assert delta and delta in headline_fields(posts(slack)[1])[1]["text"]
 
 
 def test_a_week_never_published_gives_no_delta(org: Runtime, slack: FakeSlack) -> None:
     assert send(org) == "posted"
-    fields = posts(slack)[0]["blocks"][1]["fields"]
+    fields = headline_fields(posts(slack)[0])
     assert not any("vs last week" in field["text"] for field in fields)
 
 
@@ -254,3 +259,20 @@ def test_a_week_that_is_not_over_is_neither_shown_nor_published(org: Runtime) ->
     reply = answer(org, LEAD, f"team payments {WEEK}", now=midweek)
     assert reply.kind == "team" and "is not over yet" in reply.text and "$" not in reply.text
     assert money(SIX) in team_text(org)  # once it is over, the whole week is published
+
+
+def test_spend_by_model_and_the_feeds_named_never_single_out_the_one_user_of_a_model(org: Runtime,
+                                                                                    slack: FakeSlack) -> None:
+    """Issue 18's new lines: Cy alone ran gpt-5 through the OpenAI API; neither is named, here or in a re-send."""
+    assert send(org) == "posted"
+    moved = restarted_after(org, move_ada)
+    assert send(moved, force=True) == "posted"
+    shown = json.dumps([c.params for c in slack.called("chat.postMessage")])
+    assert "gpt-5" not in shown and "OpenAI API" not in shown and money(60.33) not in shown
+    first, again = posts(slack)
+    assert json.dumps(again["blocks"]) == json.dumps(first["blocks"])  # the feeds named are the snapshot's
+    with session_scope(moved.engine) as session:
+        data = load_digest(session, moved.config, moved.prices, "payments", WEEK).as_json()
+    withheld = {w["line"] for w in data["withheld"]}
+    assert any("gpt-5" in line for line in withheld) and "reach:tool:openai_api" in withheld
+    assert "tool:openai_api" not in data["data_through"] and not any("gpt-5" in k for k in data["spend_by_model"])

@@ -15,7 +15,9 @@ from), read the way an attacker would, with the public list of shippers and the 
 - every sum shown, and what the total minus the shown parts leaves, covers nobody, everybody, or at least
   the floor on each side;
 - kudos names leave at least the floor unnamed;
-- the team's middle yield is not one person's own yield.
+- the team's middle yield is not one person's own yield;
+- spend by model (each part, and the rest) and the rework line (issue 18: shippers with a spike also had their
+  PR reverted) cover nobody, everybody, or at least the floor on each side.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.core.disclosure import OTHER, Sheet
 from bot.core.metrics import PersonWeek
+from bot.core.rework import REVERTED, Verdict
 from bot.digest.figures import Extras, week_sheet
+from bot.digest.judged import WorkInputs
 
 FLOOR = 5
 
@@ -63,10 +68,28 @@ def flags(kind: Kind) -> tuple[str, ...]:
     return found + (("spend_without_outcomes",) if not kind.shipped and kind.big_spender else ())
 
 
+MERGED = datetime(2026, 11, 17, 12, tzinfo=UTC)
+
+
+@functools.cache
+def verdict(pid: int, kind: Kind) -> Verdict:
+    """A shipper's merged PR: reverted when they also had a spike."""
+    return Verdict(f"pr-{pid}", "pr", pid, MERGED, MERGED + timedelta(days=21), 3.0,
+                   rework=REVERTED if kind.spike else None, provisional=not kind.spike)
+
+
+@functools.cache
+def models(pid: int, kind: Kind) -> dict[str, float]:
+    return {"frontier|gpt-5" if kind.single_tool else "standard|claude-sonnet-4-6": person(pid, kind).spend_usd}
+
+
 def sheet_of(team: Sequence[Kind]) -> tuple[dict[int, PersonWeek], Sheet]:
     people = {pid: person(pid, kind) for pid, kind in enumerate(team)}
+    work = WorkInputs(verdicts=tuple(verdict(pid, kind) for pid, kind in enumerate(team) if kind.shipped),
+                      model_spend={pid: models(pid, kind) for pid, kind in enumerate(team)})
     extras = Extras(flags={pid: flags(kind) for pid, kind in enumerate(team)},
-                    shipped={pid: "1 merged PR" for pid, kind in enumerate(team) if kind.shipped and kind.opted_in})
+                    shipped={pid: "1 merged PR" for pid, kind in enumerate(team) if kind.shipped and kind.opted_in},
+                    work=work)
     return people, week_sheet(people, FLOOR, extras)
 
 
@@ -96,7 +119,12 @@ def pins(team: Sequence[Kind], shown: Sheet | None = None) -> list[str]:
         if k and have != everyone and (k < FLOOR or len(candidates) - k + 1 < FLOOR):
             found.append(f"{k} of {len(candidates)} who could be meant have {flag}")
     for breakdown, attribute in (("tool", "spend_by_tool"), ("tier", "spend_by_tier")):
-        found += _sums(people, sheet, breakdown, attribute)
+        found += _sums(people, sheet, breakdown, {pid: getattr(p, attribute) for pid, p in people.items()})
+    found += _sums(people, sheet, "model", {pid: models(pid, kind) for pid, kind in enumerate(team)})
+    reverted = frozenset(pid for pid, kind in enumerate(team) if kind.shipped and kind.spike)
+    for key in ("rework:reworked", "rework:reverted", "rework_rate"):
+        if sheet.get(key) is not None and not safe_subgroup(reverted, everyone):
+            found.append(f"{key} over {len(reverted)} of {len(everyone)}")
     savings = sheet.get("savings_usd")
     savers = frozenset(pid for pid, p in people.items() if p.savings_usd > 0)
     if savings is not None and not safe_subgroup(savers, everyone):
@@ -105,12 +133,12 @@ def pins(team: Sequence[Kind], shown: Sheet | None = None) -> list[str]:
     return found
 
 
-def _sums(people: dict[int, PersonWeek], sheet: Sheet, breakdown: str, attribute: str) -> list[str]:
+def _sums(people: dict[int, PersonWeek], sheet: Sheet, breakdown: str, parts: dict[int, dict[str, float]]) -> list[str]:
     """Each part shown, and the total minus the parts shown, must cover a safe subgroup."""
     everyone = frozenset(people)
     users: dict[str, frozenset[int]] = {}
-    for pid, week in people.items():
-        for name in getattr(week, attribute):
+    for pid, own in parts.items():
+        for name in own:
             users[name] = users.get(name, frozenset()) | {pid}
     shown = {f.key.split(":", 1)[1] for f in sheet.parts(breakdown)}
     named = shown - {OTHER}
@@ -179,3 +207,16 @@ def test_the_checker_sees_the_leaks_of_the_issue_when_the_rules_are_not_applied(
         "1 of 1 who could be meant have spend_without_outcomes",
         "tool openai_api covers 1 of 6", "tool claude_code covers 5 of 6",
     ])
+
+
+def test_the_checker_sees_a_rework_count_or_a_model_that_pins_one_person() -> None:
+    """One shipper of six had a PR reverted and alone ran gpt-5: the sheet shows neither; a naive one would."""
+    team = [Kind(True, False, False, False, False)] * 5 + [Kind(True, False, False, True, True)]
+    people, sheet = sheet_of(team)
+    assert pins(team) == [] and sheet.get("rework:reverted") is None and sheet.get("rework_rate") is None
+    assert not [f for f in sheet.parts("model") if "gpt-5" in f.key]
+    naive = Sheet.from_json({"floor": FLOOR, "withheld": [], "kudos": [], "figures": [
+        {"key": key, "value": value, "people": 6, "estimate": False, "label": ""}
+        for key, value in [("people_active", 6), ("rework:reverted", 1), ("model:frontier|gpt-5", 1.0)]]})
+    assert sorted(pins(team, naive)) == ["model frontier|gpt-5 covers 1 of 6", "model other or the rest of the total "
+                                         "covers 5 of 6", "rework:reverted over 1 of 6"]

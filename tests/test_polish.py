@@ -115,3 +115,17 @@ def test_answers_and_digests_of_the_sample_org_have_no_wrong_plural(acme: Runtim
         with session_scope(acme.engine) as session:
             digest = load_digest(session, acme.config, acme.prices, team, Week.parse("2026-W47"))
         assert not WRONG_NUMBER.search(digest_text(digest)), team
+
+
+def test_team_digests_have_no_zero_line_and_no_org_level_line(acme: Runtime) -> None:
+    zero = re.compile(r"(?<![\d.,])(\$0\.00|0 (people|PRs|outcomes|tickets|models|seats))\b|: 0%")
+    for team in ("platform", "product"):
+        for week in ("2026-W46", "2026-W47", "2026-W48"):
+            with session_scope(acme.engine) as session:
+                text = digest_text(load_digest(session, acme.config, acme.prices, team, Week.parse(week)))
+            assert not zero.search(text), (team, week, text)
+            org_level = ("Unattributed", "Billed by vendors", "Last ingest", "Could have saved")
+            assert not [words for words in org_level if words in text]
+            no_data = "no usage data reached tokenworth for this week: check the feeds" in text
+            assert no_data == (week == "2026-W48")  # the sample org's data ends in 2026-W47
+            assert not (no_data and "merge small teams" in text)

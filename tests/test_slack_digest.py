@@ -194,3 +194,18 @@ def test_team_below_the_privacy_floor_gets_a_message_without_figures(tmp_path: P
     shown = json.dumps(message.params)
     assert "No team figures this week" in shown and "$" not in shown
     assert slack.uploads == {}
+
+
+def test_the_message_leads_with_one_finding_and_the_thread_carries_the_evidence(demo: Runtime,
+                                                                                 slack: FakeSlack) -> None:
+    assert send_digest(demo, "platform", WEEK, poster(demo)).state == "posted"
+    (main,) = main_posts(slack)
+    blocks = main.params["blocks"]
+    assert [b["type"] for b in blocks[:3]] == ["header", "section", "section"]
+    assert "text" in blocks[1] and "fields" in blocks[2]  # the finding and its action, then the four figures
+    assert blocks[1]["text"]["text"].startswith("*") and "\n" in blocks[1]["text"]["text"]
+    (thread,) = [c for c in slack.called("chat.postMessage") if "thread_ts" in c.params]
+    shown = json.dumps([main.params, thread.params])
+    assert "Which work fits which model" in json.dumps(thread.params)
+    org_level = ("Unattributed", "Billed by vendors", "Could have saved", "(s)", "Last ingest")
+    assert not [words for words in org_level if words in shown]

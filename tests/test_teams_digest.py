@@ -208,3 +208,15 @@ def test_the_other_platform_shows_the_figures_first_shown_elsewhere(demo: Runtim
     [(_, activity)] = connector.activities(channel_of("platform"))
     texts = card_texts(activity["attachments"][0]["content"])
     assert f"AI spend: {spend}" in texts and "People active: 6" in texts
+
+
+def test_the_card_leads_with_the_finding_and_carries_no_org_level_line(demo: Runtime, connector: FakeConnector) -> None:
+    bot_added_to(demo, connector, channel_of("platform"))
+    assert send_digest(demo, "platform", WEEK, poster(demo)).state == "posted"
+    [(_, activity)] = connector.activities(channel_of("platform"))
+    texts = card_texts(activity["attachments"][0]["content"])
+    first_fact = next(n for n, text in enumerate(texts) if text.startswith("Outcome points:"))
+    assert first_fact == 3 and texts[1] and texts[2]  # title, finding, action, then the headline figures
+    shown = "\n".join(texts)
+    assert "Which work fits which model" in shown and "Data through: " in shown
+    assert not [w for w in ("Unattributed", "Billed by vendors", "Could have saved", "(s)") if w in shown]

@@ -69,6 +69,41 @@ def send(runtime: Runtime, week_text: str | None, team: str | None, force: bool)
 
 
 @digest.command()
+@click.option("--week", "week_text", metavar="YYYY-Www",
+              help="ISO week (default: the week that just ended in admin_channel's time zone, else UTC).")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Also write blocks.json and admin.json here.")
+@click.option("--send", "send_it", is_flag=True, help="Post it to admin_channel's Slack channel (exactly once).")
+@click.option("--force", is_flag=True, help="With --send: post again even if this week was already posted.")
+@click.option("--json", "as_json", is_flag=True, help="Print the admin digest's data as JSON instead of text.")
+@common
+def admin(runtime: Runtime, week_text: str | None, out: Path | None, send_it: bool, force: bool,
+          as_json: bool) -> None:
+    """The weekly admin digest: unattributed spend, unmapped identities, vendors' bills, each feed's reach."""
+    from bot.digest.admin import admin_text, load_admin_digest
+    from bot.digest.send import week_just_ended
+    from storage.engine import session_scope
+
+    zone = runtime.config.admin_channel.timezone if runtime.config.admin_channel else "UTC"
+    week = Week.parse(week_text) if week_text else week_just_ended(zone)
+    if out is not None:
+        from bot.slack.preview import write_admin_preview
+
+        write_admin_preview(runtime, week, out)
+    with session_scope(runtime.engine) as session:
+        shown = load_admin_digest(session, runtime.config, runtime.prices, week)
+    click.echo(json.dumps(shown.as_json(), indent=2) if as_json else admin_text(shown))
+    if send_it:
+        from bot.digest.send import send_admin_digest
+        from bot.slack.client import web_client
+        from bot.slack.poster import SlackPoster
+
+        prepare(runtime)
+        r = send_admin_digest(runtime, week, SlackPoster(web_client(runtime.settings)), force)
+        click.echo(f"admin digest {r.week} {r.platform}: {r.state}{' - ' + r.detail if r.detail else ''}")
+        sys.exit(1 if r.state in ("pending", "failed") else 0)
+
+
+@digest.command()
 @common
 def status(runtime: Runtime) -> None:
     """Each team's latest digests: state, message link, and what needs attention."""

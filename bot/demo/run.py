@@ -229,11 +229,12 @@ def run_demo(runtime: Any, out: Path, data: Path, echo: Callable[[str], None]) -
     """The main job, end to end, with no credentials: generate, ingest, preview each team, answer `me`."""
     from bot.answers.me import me_report
     from bot.answers.text import me_text
+    from bot.digest.admin import admin_text
     from bot.digest.text import digest_text
     from bot.ingest.files import ingest_paths
     from bot.people.directory import prepare
     from bot.runtime import Runtime
-    from bot.slack.preview import write_preview
+    from bot.slack.preview import write_admin_preview, write_preview
     from storage.engine import session_scope
 
     echo(write_demo_org(DemoSpec(), data))
@@ -248,11 +249,12 @@ def run_demo(runtime: Any, out: Path, data: Path, echo: Callable[[str], None]) -
     for team in config.teams:
         digest = write_preview(demo, team.name, week, out / team.name)
         echo("\n" + digest_text(digest))
+    echo("\n" + admin_text(write_admin_preview(demo, week, out / "admin")))
     person = config.people[0]
     with session_scope(demo.engine) as session:
         echo("\n/tokenworth me, as " + person.email + " would see it privately:\n"
              + me_text(me_report(session, config, demo.prices, person.email, week)))
-    echo(f"\nPreviews (Block Kit JSON and PNG charts) are in {out}/<team>/.")
+    echo(f"\nPreviews (Block Kit JSON and PNG charts) are in {out}/<team>/, the admin digest in {out}/admin/.")
 
 
 def _publish_history(demo: Any, week: Week) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -21,11 +21,14 @@ from bot.core.metrics import PersonWeek, spend_of
 from bot.core.prices import PriceTable
 from bot.core.signals import SPIKE_HISTORY_WEEKS, idle_seats, person_flags
 from bot.core.weeks import Week
+from bot.core.workflows import Unattributed, rules_of, split_unattributed
 from bot.digest.figures import Extras, active, week_sheet
+from bot.digest.judged import judged_work
+from bot.digest.reach import REACH, first_data_day, reach_inputs
 from bot.digest.snapshot import Published, published
 from bot.errors import UsageError
 from bot.reads.person_weeks import Figures, TeamWeeks, span, team_weeks
-from bot.reads.queries import billed_total, last_ingest_per_source, seat_facts, unattributed_facts
+from bot.reads.queries import seat_facts, unattributed_facts
 
 HISTORY_WEEKS = 8
 
@@ -86,7 +89,9 @@ class Digest:
     members: int
     min_group_size: int
     history: Sequence[WeekView]  # oldest first, ending with `week`
-    freshness: Mapping[str, datetime] = field(default_factory=dict)
+    first_data: date | None = None  # the org's first usage day: earlier weeks had no data at all
+    rework_window_days: int = 21
+    min_outcomes: int = 10  # the evidence rule's outcomes per cell (its people per cell is min_group_size)
     spend_without_outcomes_usd: float = 50.0  # the config's threshold, not a figure
     named: Mapping[int, str] = field(default_factory=dict)  # opted-in members' names: only kudos lines use them
     active_members: frozenset[int] = frozenset()  # who this week's figures cover (never shown)
@@ -148,6 +153,23 @@ class Digest:
     def frontier_share(self) -> float | None:
         return self.value("frontier_share")
 
+    @property
+    def reach(self) -> dict[str, date]:
+        """Each feed named for this week (its users passed the floor; "other" for the rest): its last data day."""
+        if self.sheet is None:
+            return {}
+        return {f.key.removeprefix(REACH): date.fromordinal(int(f.value)) for f in self.sheet.figures
+                if f.key.startswith(REACH)}
+
+    @property
+    def ceiling_usd(self) -> float | None:
+        """The blanket price-ratio figure: a ceiling, never a saving."""
+        return self.value("savings_usd")
+
+    def before_data(self, view: WeekView) -> bool:
+        """Whether a week ended before the org's first data (shown as "no data", never as $0)."""
+        return self.first_data is None or view.week.end <= self.first_data
+
     def serving(self, snapshot: Published) -> Digest:
         """This digest showing a published snapshot as this week's figures."""
         view = WeekView(self.week, snapshot.sheet, snapshot.published_at)
@@ -167,7 +189,8 @@ def digest_json(digest: Digest) -> dict[str, Any]:
         "published_at": digest.current.published_at.isoformat() if digest.current.published_at else None,
         "stale": digest.stale, "withheld_because": digest.withheld,
         **{key: _number(digest.value(key)) for key in (
-            "people_active", "spend_usd", "outcome_points", "yield_per_100usd", "median_yield_per_100usd",
+            "people_active", "spend_usd", "seat_cost_usd", "cost_usd", "outcome_points", "yield_per_100usd",
+            "median_yield_per_100usd",
             "frontier_share", "savings_usd", "unpriced_models", "unattributed_spend_usd")},
         "spend_by_tier": _parts(sheet, "tier") if sheet else None,
         "spend_by_tool": _parts(sheet, "tool") if sheet else None,
@@ -182,7 +205,12 @@ def digest_json(digest: Digest) -> dict[str, Any]:
              "outcome_points": h.outcome_points}
             for h in digest.history
         ],
-        "freshness": {source: when.isoformat() for source, when in digest.freshness.items()},
+        "data_through": {feed: day.isoformat() for feed, day in sorted(digest.reach.items())},
+        "rework": {key: _number(digest.value(key)) for key in (
+            "rework:outcomes", "rework:reworked", "rework:reverted", "rework:fixed_after", "rework:reopened",
+            "rework:surviving_prs", "rework:provisional", "rework_rate", "cost_per_accepted_change")},
+        "spend_by_model": _parts(sheet, "model") if sheet else None,
+        "evidence": {f.key: f.value for f in sheet.figures if f.key.startswith(("cell|", "fit|"))} if sheet else {},
     }
 
 
@@ -196,12 +224,14 @@ def build_digest(
     figures: Mapping[tuple[int, str], PersonWeek],
     member_ids: Sequence[int],
     min_group_size: int,
-    freshness: Mapping[str, datetime] | None = None,
     *,
     snapshots: Mapping[str, Published] | None = None,
     extras: Extras | None = None,
     named: Mapping[int, str] | None = None,
     spend_without_outcomes_usd: float = 50.0,
+    first_data: date | None = None,
+    rework_window_days: int = 21,
+    min_outcomes: int = 10,
 ) -> Digest:
     """A pure function of the members' figures this week and the snapshots already published."""
     snapshots = snapshots or {}
@@ -211,9 +241,10 @@ def build_digest(
     candidate = week_sheet(people, min_group_size, extras)
     digest = Digest(
         team=team, week=week, members=len(member_ids), min_group_size=min_group_size,
-        history=(*history, WeekView(week, candidate)), freshness=dict(freshness or {}),
+        history=(*history, WeekView(week, candidate)),
         spend_without_outcomes_usd=spend_without_outcomes_usd, named=dict(named or {}),
-        active_members=active(people),
+        active_members=active(people), first_data=first_data, rework_window_days=rework_window_days,
+        min_outcomes=min_outcomes,
     )
     mine = snapshots.get(str(week))
     if mine is None:
@@ -261,15 +292,16 @@ def load_digest(
     elif not read.covers(digest_weeks(week)) or any(m.team != team for m in read.members):
         raise ValueError(f"the figures passed in are not {team}'s over the weeks of its {week} digest")
     floor, ids = config.policy.min_group_size, read.ids
-    freshness = last_ingest_per_source(session)
     snapshots = published(session, team, digest_weeks(week)) if len(ids) >= floor else {}
     group = active({pid: read.of(pid, week) for pid in ids})
     needs_extras = str(week) not in snapshots and len(group) >= floor
     return build_digest(
-        team, week, read.figures, ids, floor, freshness, snapshots=snapshots,
+        team, week, read.figures, ids, floor, snapshots=snapshots,
         extras=_extras(session, config, prices, read, week) if needs_extras else None,
         named={m.id: m.name or m.email for m in read.members if m.kudos_opt_in and m.id is not None},
         spend_without_outcomes_usd=config.policy.flags.spend_without_outcomes_usd,
+        first_data=first_data_day(session), rework_window_days=config.rework.window_days,
+        min_outcomes=config.model_fit.min_outcomes,
     )
 
 
@@ -280,11 +312,10 @@ def _extras(session: Session, config: OrgConfig, prices: PriceTable, read: TeamW
             for pid in ids}
     shipped = {m.id: summary for m in read.members
                if m.kudos_opt_in and m.id is not None and (summary := shipped_summary(read.of(m.id, week)))}
-    org = {"unattributed_spend_usd": unattributed_spend(session, config, prices, week),
-           **{f"billed:{source}": v for source, v in billed_total(session, week.monday, week.end).items()}}
     flags = member_flags(read.figures, ids, week, idle, config)
     return Extras(flags=flags, idle_seat_cost={pid: cost for pid, cost in idle.items() if cost}, shipped=shipped,
-                  org=org)
+                  work=judged_work(session, config, prices, read.ids, week),
+                  reach=reach_inputs(session, ids, week.monday, week.end))
 
 
 def member_flags(
@@ -314,6 +345,11 @@ def shipped_summary(week: PersonWeek) -> str:
 
 
 def unattributed_spend(session: Session, config: OrgConfig, prices: PriceTable, week: Week) -> float:
-    """Org-level spend that belongs to nobody this week, counted once."""
+    """Org-level spend that belongs to nobody this week, counted once: what configured workflows claim is theirs."""
+    return sum(spend_of(fact, prices) or 0.0 for fact, _kind, _value in nobodys_usage(session, config, week))
+
+
+def nobodys_usage(session: Session, config: OrgConfig, week: Week) -> list[Unattributed]:
+    """The week's usage nobody claims and no configured workflow takes (as `bot.reads.finops.org_usage` splits it)."""
     facts = unattributed_facts(session, config.gateways, week.monday, week.end)
-    return sum(spend_of(fact, prices) or 0.0 for fact, _kind, _value in facts)
+    return split_unattributed(facts, rules_of(config.workflows))[1]

@@ -1,7 +1,8 @@
-"""Sending a team's weekly digest to a platform, exactly once per (team, week, platform).
+"""Sending a team's weekly digest, and the admin digest, to a platform, exactly once per (team, week, platform).
 
 Invariant: what is posted is the team-week's published snapshot (published here, just before the first
-post, when there is none yet), and every post that carried figures is in the access log.
+post, when there is none yet), and every post that carried figures is in the access log. The admin digest
+goes through the same claim ledger under the reserved name `ADMIN`, so it too is posted once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.core.privacy import encode
 from bot.core.weeks import Week
 from bot.digest import ledger
+from bot.digest.admin import ADMIN, AdminDigest, load_admin_digest
 from bot.digest.build import Digest, load_digest
 from bot.digest.guard import guard
 from bot.digest.ledger import Posted, PostError
@@ -29,6 +31,8 @@ class Poster(Protocol):
     platform: str
 
     def post(self, channel: str, digest: Digest) -> Posted: ...
+
+    def post_admin(self, channel: str, admin: AdminDigest) -> Posted: ...
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,34 @@ def _channel(team: object, platform: str) -> str | None:
 
 
 def retry_pending(runtime: Runtime, poster: Poster) -> list[SendResult]:
-    """Try again every digest left pending (not in channel, rate limits, Slack down)."""
+    """Try again every digest left pending (not in channel, rate limits, Slack down), the admin digest included."""
     return [
-        send_digest(runtime, team, Week.parse(week), poster)
+        send_admin_digest(runtime, Week.parse(week), poster) if team == ADMIN
+        else send_digest(runtime, team, Week.parse(week), poster)
         for team, week in ledger.pending(runtime.engine, poster.platform)
     ]
+
+
+def send_admin_digest(runtime: Runtime, week: Week, poster: Poster, force: bool = False) -> SendResult:
+    """Post the org's admin digest to `admin_channel` on this platform, exactly once unless `force`."""
+    admin_channel = runtime.config.admin_channel
+    channel = _channel(admin_channel, poster.platform) if admin_channel else None
+    key = (ADMIN, str(week), poster.platform)
+    if channel is None:
+        return SendResult(*key, "skipped", f"no admin_channel for {poster.platform} in the config")
+    with session_scope(runtime.engine) as session:
+        admin = load_admin_digest(session, runtime.config, runtime.prices, week)
+    if not ledger.claim(runtime.engine, *key, force=force):
+        return SendResult(*key, "already", "already posted or being posted by another process")
+    try:
+        posted = poster.post_admin(channel, admin)
+    except PostError as exc:
+        state = ledger.record_failure(runtime.engine, *key, str(exc)) if exc.retryable else "failed"
+        if state == "failed":
+            ledger.record(runtime.engine, *key, "failed", error=str(exc))
+        log.error("admin digest %s on %s not posted (%s): %s", week, poster.platform, state, exc)
+        return SendResult(*key, state, str(exc))
+    ledger.record(runtime.engine, *key, "posted", posted_at=datetime.now(UTC), channel=posted.channel,
+                  message_ts=posted.message_id, permalink=posted.permalink)
+    log.info("admin digest %s posted on %s: %s", week, poster.platform, posted.permalink or posted.message_id)
+    return SendResult(*key, "posted", posted.permalink or posted.message_id)

@@ -10,11 +10,12 @@ from microsoft_agents.activity import Activity, ActivityTypes, ConversationRefer
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import CardFactory, ClaimsIdentity, Connections, TurnContext
 
+from bot.digest.admin import AdminDigest
 from bot.digest.build import Digest
 from bot.digest.charts import charts_for
 from bot.digest.ledger import Posted, PostError
 from bot.msteams.auth import connections
-from bot.msteams.cards import digest_card, digest_fallback
+from bot.msteams.cards import admin_card, digest_card, digest_fallback
 from bot.msteams.charts import ChartStore, chart_url
 from bot.msteams.references import reference_for_channel
 from bot.runtime import Runtime
@@ -32,16 +33,26 @@ class TeamsPoster:
 
     def post(self, channel: str, digest: Digest) -> Posted:
         """Called from the scheduler's thread (or the CLI): runs the SDK's proactive send on its own loop."""
+        reference = self._reference(channel)
+        card = digest_card(digest, self._chart_links(digest))
+        return self._card(reference, channel, card, digest_fallback(digest))
+
+    def post_admin(self, channel: str, admin: AdminDigest) -> Posted:
+        card = admin_card(admin)
+        return self._card(self._reference(channel), channel, card, str(card["fallbackText"]))
+
+    def _reference(self, channel: str) -> ConversationReference:
         reference = reference_for_channel(self.runtime.engine, channel)
         if reference is None:
             raise PostError(
                 f"tokenworth has not been added to the team of Teams channel {channel} yet: upload the app "
                 f"package (`tokenworth teams package`) and add it to that team; the digest stays pending and is retried"
             )
-        activity = Activity(
-            type=ActivityTypes.message, summary=digest_fallback(digest),
-            attachments=[CardFactory.adaptive_card(digest_card(digest, self._chart_links(digest)))],
-        )
+        return reference
+
+    def _card(self, reference: ConversationReference, channel: str, card: dict[str, object], summary: str) -> Posted:
+        activity = Activity(type=ActivityTypes.message, summary=summary,
+                            attachments=[CardFactory.adaptive_card(card)])
         try:
             message_id = asyncio.run(self._send(reference, activity))
         except Exception as exc:  # noqa: BLE001 - every connector failure leaves the digest pending

@@ -1,4 +1,5 @@
-"""The schedule: one APScheduler cron job per team and platform in the team's time zone, daily pulls and purge.
+"""The schedule: one APScheduler cron job per team and platform in the team's time zone (and one for the admin
+digest, in `admin_channel`'s), daily pulls and purge.
 
 Jobs live in the database (SQLAlchemyJobStore), so a bot that was down at 09:00 finds the missed
 run when it comes back and, within `misfire_grace_time`, still posts that morning; `coalesce`
@@ -19,10 +20,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import OperationalError
 
-from bot.config.org import TeamConfig
+from bot.config.org import AdminChannel, TeamConfig
 from bot.core.weeks import Week
 from bot.digest import ledger
-from bot.digest.send import Poster, SendResult, retry_pending, send_digest, week_just_ended
+from bot.digest.admin import ADMIN
+from bot.digest.send import Poster, SendResult, retry_pending, send_admin_digest, send_digest, week_just_ended
 from bot.runtime import Runtime
 
 log = logging.getLogger("tokenworth.scheduler")
@@ -52,6 +54,20 @@ def run_scheduled_digest(team: str, platform: str) -> None:
     log.info("scheduled digest %s %s on %s: %s %s", result.team, result.week, platform, result.state, result.detail)
 
 
+def run_scheduled_admin_digest(platform: str) -> None:
+    runtime: Runtime = _CONTEXT["runtime"]
+    admin = runtime.config.admin_channel
+    if admin is None:
+        log.warning("scheduled admin digest skipped: admin_channel is no longer configured")
+        return
+    try:
+        result = send_admin_digest(runtime, week_just_ended(admin.timezone), _CONTEXT["posters"][platform])
+    except OperationalError as exc:
+        log.warning("admin digest on %s waits for the database (%s): the catch-up retries it", platform, exc.orig)
+        return
+    log.info("scheduled admin digest %s on %s: %s %s", result.week, platform, result.state, result.detail)
+
+
 def run_pending(platform: str, now: datetime | None = None) -> None:
     """Every RETRY_MINUTES: pending and interrupted digests, then scheduled digests that left no trace.
 
@@ -77,10 +93,15 @@ def _catch_up(runtime: Runtime, poster: Poster, now: datetime) -> list[SendResul
         week = str(week_just_ended(team.timezone, now))
         if not ledger.has_row(runtime.engine, team.name, week, poster.platform):
             results.append(send_digest(runtime, team.name, Week.parse(week), poster))
+    admin = runtime.config.admin_channel
+    if admin is not None and getattr(admin, f"{poster.platform}_channel", None) and _due(admin, now):
+        week = str(week_just_ended(admin.timezone, now))
+        if not ledger.has_row(runtime.engine, ADMIN, week, poster.platform):
+            results.append(send_admin_digest(runtime, Week.parse(week), poster))
     return results
 
 
-def _due(team: TeamConfig, now: datetime) -> bool:
+def _due(team: TeamConfig | AdminChannel, now: datetime) -> bool:
     """Has this week's digest time passed where the team is?"""
     local = now.astimezone(ZoneInfo(team.timezone))
     monday = local - timedelta(days=local.weekday())
@@ -99,11 +120,21 @@ def run_daily_purge() -> None:
     from bot.governance.retention import purge
 
     runtime: Runtime = _CONTEXT["runtime"]
-    result = purge(runtime.engine, runtime.config.retention.days)
+    result = purge(runtime.engine, runtime.config.retention.days, dedup_days=runtime.config.ingest.dedup_days)
     log.info("daily purge: %s", "; ".join(result.lines(runtime.config.retention.days)))
 
 
-def digest_trigger(team: TeamConfig) -> CronTrigger:
+def run_finops_alerts(now: datetime | None = None) -> None:
+    """Budget thresholds and cost-per-outcome regressions, each posted once (bot.finops.budgets claims them)."""
+    from bot.finops.budgets import run_alerts, text_sender
+
+    runtime: Runtime = _CONTEXT["runtime"]
+    senders = [s for s in (text_sender(p) for p in _CONTEXT["posters"].values()) if s is not None]
+    for result in run_alerts(runtime.engine, runtime.config, runtime.prices, senders, now or datetime.now(UTC)):
+        log.info("finops alert: %s", result)
+
+
+def digest_trigger(team: TeamConfig | AdminChannel) -> CronTrigger:
     hour, minute = map(int, team.digest.time.split(":"))
     # Day names, never numbers: APScheduler 3 reads day_of_week 0 as Monday even in crontab strings.
     return CronTrigger(day_of_week=team.digest.day[:3], hour=hour, minute=minute, timezone=ZoneInfo(team.timezone))
@@ -124,11 +155,15 @@ def start_scheduler(runtime: Runtime, posters: dict[str, Poster], persistent: bo
 
 
 def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[str, Poster]) -> None:
-    wanted: dict[str, tuple[CronTrigger, tuple[str, str]]] = {}
+    wanted: dict[str, tuple[CronTrigger, tuple[str, ...]]] = {}
     for team in runtime.config.teams:
         for platform in posters:
             if getattr(team, f"{platform}_channel", None):
                 wanted[f"digest:{platform}:{team.name}"] = (digest_trigger(team), (team.name, platform))
+    admin = runtime.config.admin_channel
+    for platform in posters:
+        if admin is not None and getattr(admin, f"{platform}_channel", None):
+            wanted[f"digest:{platform}:{ADMIN}"] = (digest_trigger(admin), (platform,))
     for job in scheduler.get_jobs():
         if job.id.startswith("digest:") and job.id not in wanted:
             job.remove()
@@ -136,7 +171,8 @@ def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[s
         existing = scheduler.get_job(job_id)
         if existing is not None and repr(existing.trigger) == repr(trigger):
             continue  # keep its stored next run time: a missed run must still fire
-        scheduler.add_job(f"{__name__}:run_scheduled_digest", trigger, args=args, id=job_id, replace_existing=True)
+        run = "run_scheduled_admin_digest" if job_id.endswith(f":{ADMIN}") else "run_scheduled_digest"
+        scheduler.add_job(f"{__name__}:{run}", trigger, args=args, id=job_id, replace_existing=True)
     for platform in posters:
         scheduler.add_job(f"{__name__}:run_pending", IntervalTrigger(minutes=RETRY_MINUTES), args=(platform,),
                           id=f"retry:{platform}", replace_existing=True)
@@ -146,3 +182,6 @@ def _reconcile(scheduler: BackgroundScheduler, runtime: Runtime, posters: dict[s
     if scheduler.get_job("purge:daily") is None:
         scheduler.add_job(f"{__name__}:run_daily_purge", CronTrigger(hour=PURGE_HOUR_UTC, minute=0, timezone=UTC),
                           id="purge:daily", replace_existing=True)
+    if scheduler.get_job("finops:alerts") is None:  # after the pulls: budgets and regressions on fresh data
+        scheduler.add_job(f"{__name__}:run_finops_alerts", CronTrigger(hour=PURGE_HOUR_UTC + 1, minute=0, timezone=UTC),
+                          id="finops:alerts", replace_existing=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.digest.admin import AdminDigest
 from bot.digest.build import Digest
 from bot.digest.charts import charts_for
 from bot.digest.ledger import Posted, PostError
-from bot.slack.blocks import detail_blocks, fallback_text, summary_blocks
+from bot.slack.blocks import admin_blocks, admin_fallback, detail_blocks, fallback_text, summary_blocks
 
 INVITE_ERRORS = ("not_in_channel", "channel_not_found", "is_archived")
 
@@ -38,6 +39,22 @@ class SlackPoster:
             raise PostError(
                 f"digest posted, but its thread or charts failed: {exc}", retryable=False, posted=posted
             ) from None
+
+    def post_admin(self, channel: str, admin: AdminDigest) -> Posted:
+        """The admin digest: one message, no thread, no charts."""
+        try:
+            sent = self.client.chat_postMessage(channel=channel, text=admin_fallback(admin), blocks=admin_blocks(admin),
+                                                unfurl_links=False)
+        except SlackApiError as exc:
+            raise PostError(_explain(exc, channel)) from None
+        except SlackClientError as exc:
+            raise PostError(f"could not reach Slack: {exc}") from None
+        posted = Posted(str(sent["channel"]), str(sent["ts"]), None)
+        try:  # the message is out: a missing link never posts it again
+            link = self.client.chat_getPermalink(channel=posted.channel, message_ts=posted.message_id)
+        except (SlackApiError, SlackClientError):
+            return posted
+        return Posted(posted.channel, posted.message_id, link.get("permalink"))
 
     def _thread(self, posted: Posted, digest: Digest) -> None:
         details = detail_blocks(digest)
