@@ -109,6 +109,23 @@ def test_me_for_a_week_is_the_askers_own_figures(server: str, slack: FakeSlack) 
     assert "Ben" not in reply["text"] and "ana@" not in reply["text"]
 
 
+def test_me_reads_at_a_glance_as_a_header_and_fields(server: str, slack: FakeSlack) -> None:
+    reply = ask(server, slack, f"me {WEEK}")
+    blocks = reply["blocks"]
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Cara Chen · week 2026-W47"}}
+    fields = [f["text"] for f in blocks[1]["fields"]]
+    assert fields[0] == "*AI spend*\n$6.48" and fields[1].startswith("*Tokens*\n22.6 M tokens, ")
+    assert fields[1].endswith("% cache reads") and "*Outcome points*\n15" in fields
+    assert json.dumps(blocks).count("Only you can see this") == 1 and blocks[-1]["type"] == "context"
+    assert "0 reverted" not in reply["text"] and "$0.00" not in reply["text"]
+
+
+@pytest.mark.parametrize(("text", "week"), [("me 2026-w47", "2026-W47"), ("me LAST-WEEK", "2026-W"),
+                                            ("me this-week", "2026-W")])
+def test_me_takes_the_shared_week_syntax(server: str, slack: FakeSlack, text: str, week: str) -> None:
+    assert f"Cara Chen · week {week}" in ask(server, slack, text)["text"]
+
+
 @pytest.mark.parametrize(
     ("text", "expect"),
     [("", "/tokenworth me"), ("help", "/tokenworth kudos on|off"), ("me last-week", "week 2026-W"),
@@ -196,10 +213,13 @@ def test_app_home_publishes_the_askers_week(server: str, slack: FakeSlack) -> No
     view = call.params["view"] if isinstance(call.params["view"], dict) else json.loads(call.params["view"])
     assert view["type"] == "home" and "Eli Evans" in json.dumps(view["blocks"])
     assert "Your last 8 weeks" in json.dumps(view["blocks"])
+    assert json.dumps(view["blocks"]).count("Only you can see this") == 1  # the privacy footer, once
+    assert view["blocks"][0]["type"] == "header" and view["blocks"][-1]["type"] == "context"
 
 
 def test_health_and_unknown_paths(server: str) -> None:
-    assert httpx.get(f"{server}/healthz").json() == {"ok": True}
+    health = httpx.get(f"{server}/healthz").json()
+    assert health == {"ok": True, "status": "ok", "database": {**health["database"], "ok": True}}
     assert httpx.get(f"{server}/nope").status_code == 404
 
 

@@ -116,3 +116,17 @@ def test_settling_on_the_last_full_week_reads_no_more(acme: Runtime) -> None:
     _, on_monday = statements_of(acme, lambda: answer(acme, "ana@acme.test", "me", now=monday))
     _, four_on_monday = statements_of(acme, lambda: answer(acme, "ana@acme.test", "me 4w", now=monday))
     assert on_monday == four_on_monday == midweek <= MAX_STATEMENTS
+
+
+def test_me_reads_the_work_it_judges_in_one_statement_and_trend_none(acme: Runtime) -> None:
+    """The fit beside the team's evidence is the model-fit judgement: the work once, the team's spend (with the
+    work its records name) once, whatever the span asked about."""
+    for text in ("me", "me 2026-W47", "me 12w"):
+        with counted(acme.engine) as statements:
+            reply = answer(acme, "ana@acme.test", text, now=IN_W47)
+        assert isinstance(reply, MeAnswer) and reply.fit is not None
+        assert sum("FROM workdetail" in s for s in statements) == 1, text
+        assert sum("FROM usage" in s for s in statements) == 2, text  # the figures', and the judged spend's
+    with counted(acme.engine) as statements:
+        answer(acme, "ana@acme.test", "trend", now=IN_W47)
+    assert not [s for s in statements if "FROM workdetail" in s]

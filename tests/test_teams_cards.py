@@ -90,7 +90,8 @@ def acme(tmp_path: Path) -> Runtime:
 
 
 COMMANDS = ["help", "me", "me last-week", "me 2026-W46", "me 4w", "trend", "preview", "kudos on", "kudos off",
-            "kudos", "privacy", "team", "team platform 2026-W47", "team product", "me 2026-W99", "dance"]
+            "kudos", "privacy", "team", "team platform 2026-W47", "team product", "me 2026-W99", "dance",
+            "me 2026-w47", "me this-week", "team platform last-week", "team nope", "trend 4w"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -10,12 +10,13 @@ and each answer reads its figures once (see `bot.reads.person_weeks`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session
 
+from bot.answers.fit import work_fit
 from bot.answers.me import me_reports, me_weeks, read_me
 from bot.answers.preview import rules_for
 from bot.answers.text import plain, say
@@ -35,8 +36,10 @@ from bot.answers.types import (
     TrendAnswer,
     UsageProblem,
 )
+from bot.config.org import TeamConfig
 from bot.core.signals import idle_seats
-from bot.core.weeks import Week
+from bot.core.weeks import Period, Week, is_period_word
+from bot.core.weeks import parse_period as core_period
 from bot.digest.build import digest_weeks, load_digest, member_flags, shipped_summary
 from bot.digest.guard import guard
 from bot.digest.ledger import shown_groups
@@ -52,12 +55,13 @@ TREND_WEEKS = 8
 VERBS = ("me", "trend", "preview", "kudos", "privacy", "team")
 HELP = {
     "me [this-week|last-week|YYYY-Www|4w]":
-        "your spend, tokens, outcomes, points and yield, your band in your team, and tips",
+        "your spend, tokens, outcomes, points and yield, where you stand in your team, tips naming the model and "
+        "setting to change, and your work by class beside your team's evidence",
     "trend": "your last 8 weeks as a chart in your DM with the bot, plus the numbers",
     "preview": "exactly what your manager's weekly digest shows about you",
     "kudos on|off": "opt in or out of being named for what you shipped in the digest",
     "privacy": "what tokenworth stores about you, for how long, and where figures including you were shown",
-    "team [name] [YYYY-Www]": "the team digest, privately, for the team's configured managers",
+    "team [name] [last-week|YYYY-Www]": "the team digest, privately, for the team's configured managers",
     "help": "this list",
 }
 
@@ -100,22 +104,24 @@ def home(runtime: Runtime, email: str | None, now: datetime | None = None) -> Ho
     """A personal home page: `me` and `trend` as the commands answer them, from one read."""
     if email is None:
         return NotLinked()
-    current = Week.of(now or datetime.now(UTC))
-    me, trend = Period((current,), settles=True), _trend_period(current)
+    now = now or datetime.now(UTC)
+    current = Week.of(now)
+    me, trend = core_period(None, now), _trend_period(current)
     try:
         with session_scope(runtime.engine) as session:
             read = read_asker(session, runtime.config, runtime.prices, email, [*me_weeks(me.reads), *trend.reads])
+            me_answer = _me_answer(session, runtime, read, me, now)
     except UnknownPerson:
         return NotLinked()
-    me_answer = MeAnswer(me_reports(read, me.settle(read), runtime.config.policy))
-    return Home(me_answer, TrendAnswer(tuple(read.mine(w) for w in trend.settle(read))))
+    weeks = trend.settle(lambda week: read.mine(week).active)
+    return Home(me_answer, TrendAnswer(tuple(read.mine(w) for w in weeks)))
 
 
 def _dispatch(runtime: Runtime, email: str, verb: str, args: list[str], now: datetime, prefix: str) -> Answer:
     if verb == "me":
         return _me(runtime, email, args, now)
     if verb == "trend":
-        return _trend(runtime, email, now)
+        return _trend(runtime, email, args, now)
     if verb == "preview":
         return _preview(runtime, email, now, prefix)
     if verb == "kudos":
@@ -138,46 +144,11 @@ def _unknown(verb: str) -> Line:
     return ("I don't know that command.",)
 
 
-@dataclass(frozen=True)
-class Period:
-    """The weeks a command asks about. A period that `settles` (`me`, `me 4w`, `trend`: relative, ending this
-    week) ends at the last full week instead while the asker has no data in this week yet."""
-
-    weeks: tuple[Week, ...]
-    settles: bool = False
-
-    @property
-    def reads(self) -> list[Week]:
-        """What to read: the weeks, and the week before when the period may settle back onto it."""
-        return [self.weeks[0].shift(-1), *self.weeks] if self.settles else list(self.weeks)
-
-    def settle(self, read: AskerWeeks) -> list[Week]:
-        """The weeks to answer about, decided from figures already read (`read` covers `reads`)."""
-        if not self.settles or read.mine(self.weeks[-1]).active:
-            return list(self.weeks)
-        return [w.shift(-1) for w in self.weeks]
-
-
-def parse_period(args: list[str], now: datetime) -> Period:
-    current = Week.of(now)
-    if not args:
-        return Period((current,), settles=True)
-    if args[0] in ("this-week", "this", "week"):
-        return Period((current,))
-    if args[0] in ("last-week", "last"):
-        return Period((current.shift(-1),))
-    if re.fullmatch(r"\d+w", args[0]):
-        count = int(args[0][:-1])
-        if not 1 <= count <= 12:
-            raise UsageError("a period of weeks must be between 1w and 12w")
-        return Period(span(current.shift(1 - count), current), settles=True)
-    if not _is_week(args[0]):
-        raise Unreadable(say("me", "me last-week", "me 4w", "me YYYY-Www", example="2026-W47"))
-    return Period((Week.parse(args[0].upper()),))
-
-
-def _is_week(word: str) -> bool:
-    return re.fullmatch(r"\d{4}-w\d{2}", word, re.IGNORECASE) is not None
+def parse_period(args: list[str], now: datetime, verb: str = "me") -> Period:
+    """The weeks the words after `verb` name: the one week syntax (bot.core.weeks.parse_period)."""
+    if args and not is_period_word(args[0]):
+        raise Unreadable(say(verb, f"{verb} last-week", f"{verb} 4w", f"{verb} YYYY-Www", example="2026-W47"))
+    return core_period(args[0] if args else None, now)
 
 
 def _trend_period(current: Week) -> Period:
@@ -188,14 +159,23 @@ def _me(runtime: Runtime, email: str, args: list[str], now: datetime) -> MeAnswe
     period = parse_period(args, now)
     with session_scope(runtime.engine) as session:
         read = read_me(session, runtime.config, runtime.prices, email, period.reads)
-    return MeAnswer(me_reports(read, period.settle(read), runtime.config.policy))
+        return _me_answer(session, runtime, read, period, now)
 
 
-def _trend(runtime: Runtime, email: str, now: datetime) -> TrendAnswer:
+def _me_answer(session: Session, runtime: Runtime, read: AskerWeeks, period: Period, now: datetime) -> MeAnswer:
+    """The weeks settled from the figures read, then the asker's work judged to the end of the last of them."""
+    weeks = period.settle(lambda week: read.mine(week).active)
+    fit = work_fit(session, runtime.config, runtime.prices, read, weeks[-1], now)
+    return MeAnswer(me_reports(read, weeks, runtime.config.policy), fit)
+
+
+def _trend(runtime: Runtime, email: str, args: list[str], now: datetime) -> TrendAnswer:
+    if args:
+        raise Unreadable(("trend takes no week: it always shows your last 8 weeks. ",) + say("trend"))
     period = _trend_period(Week.of(now))
     with session_scope(runtime.engine) as session:
         read = read_asker(session, runtime.config, runtime.prices, email, period.reads, team=False, activity=False)
-    return TrendAnswer(tuple(read.mine(w) for w in period.settle(read)))
+    return TrendAnswer(tuple(read.mine(w) for w in period.settle(lambda week: read.mine(week).active)))
 
 
 def _preview(runtime: Runtime, email: str, now: datetime, prefix: str) -> PreviewAnswer:
@@ -248,21 +228,51 @@ def _privacy(runtime: Runtime, email: str) -> PrivacyAnswer:
 
 
 def _team(runtime: Runtime, email: str, args: list[str], now: datetime) -> TeamAnswer | Refusal:
+    """A team's digest for its configured managers, whether or not they are in `people:` (matched by email)."""
+    week, name = _team_args(args, now)
+    asker = email.strip().lower()
     with session_scope(runtime.engine) as session:
-        person = _person(session, email)
-        name = args[0] if args and not _is_week(args[0]) else person.team
-        week = Week.parse(args[-1].upper()) if args and _is_week(args[-1]) else Week.of(now).shift(-1)
-        team = next((t for t in runtime.config.teams if name and t.name.lower() == name.lower()), None)
-        if team is None or email.lower() not in {m.lower() for m in team.managers}:
-            return Refusal()
+        team, refusal = _managed_team(runtime, session, asker, name)
+        if team is None:
+            return refusal
         digest = load_digest(session, runtime.config, runtime.prices, team.name, week)
     if week.end > now.date() and not digest.current.published:
         return TeamAnswer(replace(digest, withheld=(
             f"Week {week} is not over yet. A team-week's figures are published once, after it ends, and every "
             "later showing shows those; ask again next week.")))
     digest = publish_digest(runtime.engine, guard(digest, shown_groups(runtime.engine, team.name, str(week))))
-    log_showing(runtime.engine, digest, "team", "person", email.strip().lower())
+    log_showing(runtime.engine, digest, "team", "person", asker)
     return TeamAnswer(digest)
+
+
+def _team_args(args: list[str], now: datetime) -> tuple[Week, str | None]:
+    """`team [NAME] [WEEK]`: the week in the shared syntax (last week when none), one week only."""
+    words = list(args)
+    word = words.pop() if words and is_period_word(words[-1]) else None
+    period = core_period(word, now, settle_default=False) if word else Period((Week.of(now).shift(-1),))
+    if len(period.weeks) != 1:
+        raise Unreadable(("A team digest is one week: ",) + say("team", "team NAME last-week", "team NAME YYYY-Www",
+                                                                   example="2026-W47"))
+    return period.weeks[0], (words[0] if words else None)
+
+
+def _managed_team(
+    runtime: Runtime, session: Session, asker: str, name: str | None
+) -> tuple[TeamConfig | None, Refusal]:
+    """The team asked about when the asker manages it; otherwise a refusal that says who can ask."""
+    teams = runtime.config.teams
+    managed = [t for t in teams if asker in {m.strip().lower() for m in t.managers}]
+    person = person_by_email(session, asker)
+    if person is None and not managed:
+        raise UnknownPerson(asker)  # neither a person nor a manager: told how to get linked, like every command
+    if name is None:  # the one team they manage, else their own team
+        name = managed[0].name if len(managed) == 1 else (person.team if person is not None else None)
+    team = next((t for t in teams if name and t.name.lower() == name.lower()), None)
+    if team is None:
+        return None, Refusal(unknown=name) if name else Refusal()
+    if team not in managed:
+        return None, Refusal(team.name)
+    return team, Refusal()
 
 
 def _person(session: Session, email: str) -> Person:

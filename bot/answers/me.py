@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.config.org import OrgConfig, Policy
 from bot.core.disclosure import Middle, Standing, disclose, middle
-from bot.core.metrics import PersonWeek
+from bot.core.metrics import PersonWeek, top_frontier_model
 from bot.core.prices import PriceTable
 from bot.core.signals import SPIKE_HISTORY_WEEKS, Flag, idle_seats, person_flags, rework
 from bot.core.weeks import Week
@@ -36,6 +36,15 @@ class TeamStanding:
 
 
 @dataclass(frozen=True)
+class ModelSwitch:
+    """What the asker's frontier spend ran on, the standard model of the same provider, and their tools."""
+
+    frontier_model: str
+    standard_model: str
+    tools: tuple[str, ...]  # the tools the asker spent on, dearest first (where the setting lives)
+
+
+@dataclass(frozen=True)
 class MeReport:
     email: str
     name: str | None
@@ -44,6 +53,15 @@ class MeReport:
     team: TeamStanding | None
     flags: tuple[Flag, ...] = ()
     rework: dict[str, float] = field(default_factory=dict)
+    seat_cost_usd: float = 0.0  # fixed: seats prorated per day (bot.core.seats), as `figures` carries it
+    switch: ModelSwitch | None = None
+
+    @property
+    def at_or_above_middle(self) -> bool:
+        """The asker's yield is at or above the team's middle yield, as disclosed (never computed around the floor)."""
+        own, team = self.figures.yield_per_100usd, self.team
+        middle_yield = team.median_yield_per_100usd if team else None
+        return own is not None and middle_yield is not None and own >= middle_yield
 
     def as_json(self) -> dict[str, Any]:
         f = self.figures
@@ -52,6 +70,8 @@ class MeReport:
             "name": self.name,
             "week": str(self.week),
             "spend_usd": f.spend_usd,
+            "seat_cost_usd": self.seat_cost_usd,
+            "cost_usd": f.cost_usd,
             "tokens": {
                 "input": f.tokens.input, "output": f.tokens.output,
                 "cache_read": f.tokens.cache_read, "cache_write": f.tokens.cache_write,
@@ -66,6 +86,10 @@ class MeReport:
             "unpriced_models": sorted(f.unpriced_models),
             "rework": {k: _number(v) for k, v in self.rework.items()},
             "flags": [{"name": f.name, "detail": f.detail, "tip": f.tip} for f in self.flags],
+            "at_or_above_team_middle": self.at_or_above_middle,
+            "switch": None if self.switch is None else {
+                "from": self.switch.frontier_model, "to": self.switch.standard_model, "tools": list(self.switch.tools),
+            },
             "team": None if self.team is None else {
                 "name": self.team.name, "people": self.team.people,
                 "median_yield_per_100usd": self.team.median_yield_per_100usd, "band": self.team.band,
@@ -107,7 +131,19 @@ def me_of(read: AskerWeeks, week: Week, policy: Policy) -> MeReport:
         idle_seats(read.seats_in(week), week), policy.flags,
     )
     return MeReport(person.email, person.name, week, mine, standing, tuple(flags),
-                    rework(read.activity_in(week), mine.outcomes["pr_reverted"]))
+                    rework(read.activity_in(week), mine.outcomes["pr_reverted"]),
+                    seat_cost_usd=mine.seat_cost_usd,
+                    switch=model_switch(mine, policy))
+
+
+def model_switch(mine: PersonWeek, policy: Policy) -> ModelSwitch | None:
+    """The standard model to default to instead of the frontier model most of the week's spend ran on."""
+    frontier = top_frontier_model(mine)
+    standard = policy.standard_models.get(mine.model_providers.get(frontier, "")) if frontier else None
+    if frontier is None or standard is None or standard == frontier:
+        return None
+    tools = sorted((t for t, v in mine.spend_by_tool.items() if v > 0), key=lambda t: (-mine.spend_by_tool[t], t))
+    return ModelSwitch(frontier, standard, tuple(tools))
 
 
 def _yields(read: AskerWeeks, week: Week) -> dict[int, float]:

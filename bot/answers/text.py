@@ -1,13 +1,16 @@
 """Answers as sentences: the same words for the terminal, Slack and Teams.
 
-Invariant: `lines` is the one place an answer's wording lives. Its lines are spans (`str`, `Code`,
+Invariant: `lines` is the one place an answer's wording lives (a one-week `me` through its sheet,
+bot.answers.sheet, which lays the same words out as facts). Its lines are spans (`str`, `Code`,
 `Strong`), never markup; `plain_text` joins them for terminals and fallbacks, and the Slack and Teams
 adapters render the same spans as mrkdwn and Markdown.
 """
 
 from __future__ import annotations
 
+from bot.answers.fit import WorkFit
 from bot.answers.me import MeReport
+from bot.answers.sheet import fit_lines, me_sheet
 from bot.answers.types import (
     Answer,
     Code,
@@ -26,17 +29,11 @@ from bot.answers.types import (
     UsageProblem,
 )
 from bot.core.metrics import yield_per_100usd
-from bot.digest.format import money, plural, points, ratio, share
+from bot.digest.format import money, plural, ratio
 from bot.digest.text import digest_text
 from bot.governance import NOT_FOR_EVALUATION
 
 HELP_INTRO = "Outcomes per dollar, only about you, only to you."
-REWORK_LABELS = {  # (one, many)
-    "prs_reverted": ("PR reverted", "PRs reverted"),
-    "assistant_edits_rejected": ("Claude Code edit rejected", "Claude Code edits rejected"),
-    "cursor_rejects": ("Cursor suggestion rejected", "Cursor suggestions rejected"),
-    "copilot_not_accepted": ("Copilot suggestion not accepted", "Copilot suggestions not accepted"),
-}
 
 
 def lines(answer: Answer) -> list[Line]:
@@ -47,9 +44,9 @@ def lines(answer: Answer) -> list[Line]:
         case UsageProblem():
             return [answer.problem, *help_lines(answer.help)]
         case MeAnswer(reports=(report,)):
-            return _plain_lines(me_text(report))
+            return me_sheet(report, answer.fit).lines()
         case MeAnswer():
-            return _plain_lines(period_text(answer.reports))
+            return [*_plain_lines(period_text(answer.reports)), *(fit_lines(answer.fit) if answer.fit else [])]
         case TrendAnswer():
             return [(f"Your last {len(answer.weeks)} weeks:",), *_plain_lines(_trend_text(answer))]
         case TeamAnswer():
@@ -103,7 +100,7 @@ def _short_line(answer: KudosAnswer | Refusal | NotLinked) -> Line:
         case KudosAnswer():
             return ("Kudos off: the weekly digest will not name you.",)
         case Refusal():
-            return ("Sorry, the team digest is only for that team's configured managers.",)
+            return refusal_line(answer)
         case NotLinked():
             return (
                 "I can't find you in tokenworth's directory yet. Ask your tokenworth admin to add your work email "
@@ -111,8 +108,22 @@ def _short_line(answer: KudosAnswer | Refusal | NotLinked) -> Line:
             )
 
 
+def refusal_line(answer: Refusal) -> Line:
+    """Why not, and who can: the people listed under the team's `managers:` (by role; naming them would be
+    showing other people in a private answer)."""
+    if answer.unknown is not None:
+        return ("There is no team named ", Code(answer.unknown), " in tokenworth's config.")
+    if answer.team is None:
+        return ("Sorry, the team digest is only for a team's configured managers: name the team, as in ",
+                Code("team NAME"), ".")
+    return (f"Sorry, the team digest for {answer.team} is only for that team's configured managers: the people "
+            "listed under ", Code("managers:"), f" of team {answer.team} in tokenworth's config. If you manage "
+            f"{answer.team}, ask your tokenworth admin to add your work email there.")
+
+
 SURFACES = {"digest": "the weekly digest", "team": "the team command", "admin_digest": "an admin digest",
-            "export": "an export", "preview": "a digest preview"}
+            "export": "an export", "preview": "a digest preview", "finops": "a FinOps report",
+            "finops_alert": "a budget or cost alert", "model_fit": "a model-fit report"}
 
 
 def privacy_lines(answer: PrivacyAnswer) -> list[Line]:
@@ -168,64 +179,37 @@ def _preview_line(answer: PreviewAnswer) -> Line:
 
 
 def _trend_text(answer: TrendAnswer) -> str:
-    return "\n".join(f"{w.week}: ${w.spend_usd:,.2f} spend, {plural(w.outcome_points, 'point')}" for w in answer.weeks)
+    return "\n".join(f"{w.week}: {spent(w.spend_usd, w.seat_cost_usd)}, {plural(w.outcome_points, 'point')}"
+                     for w in answer.weeks)
 
 
-def me_text(report: MeReport) -> str:
-    f = report.figures
-    o = f.outcomes
-    who = report.name or report.email
-    text = [
-        f"{who} · week {report.week}",
-        f"AI spend: {money(f.spend_usd)} ({f.tokens.total:,} tokens: {f.tokens.input:,} input, "
-        f"{f.tokens.output:,} output, {f.tokens.cache_read:,} cache read, {f.tokens.cache_write:,} cache write)",
-        f"Outcomes: {plural(o['pr_merged'], 'merged PR')}, {points(o['pr_reverted'])} reverted, "
-        f"{plural(o['tickets_closed'], 'ticket closed', 'tickets closed')} → "
-        f"{plural(f.outcome_points, 'outcome point')}",
-        f"Yield: {ratio(f.yield_per_100usd)} points per $100"
-        + ("" if f.yield_per_100usd is not None else " (needs at least $1 of spend)"),
-        f"Frontier share of spend: {share(f.frontier_share)}; the standard tier would have saved an estimated "
-        f"{money(f.savings_usd)} (estimate: the same tokens at the standard model's list prices; an upper bound, "
-        "since it may need more tokens or turns)",
-    ]
-    if f.unpriced_models:
-        text.append(f"Not priced yet (left out of spend): {', '.join(sorted(f.unpriced_models))}")
-    text.append(_standing_line(report))
-    rework = {k: v for k, v in report.rework.items() if v}
-    if rework:
-        text.append("Rework: " + ", ".join(plural(v, *REWORK_LABELS.get(k, (k, k))) for k, v in sorted(rework.items())))
-    text += [f"⚑ {flag.detail}. Tip: {flag.tip}" for flag in report.flags]
-    if not report.flags:
-        text.append("No flags this week.")
-    return "\n".join(text)
-
-
-def _standing_line(report: MeReport) -> str:
-    team, own = report.team, ratio(report.figures.yield_per_100usd)
-    if team is None:
-        return "Team comparison: hidden, your team is smaller than the privacy floor."
-    middle = (f"team middle {ratio(team.median_yield_per_100usd)} per $100, the mean of the middle "
-              f"{'two' if team.middle_of % 2 == 0 else 'three'} of {team.middle_of} yields"
-              if team.median_yield_per_100usd is not None else "team middle not shown this week")
-    if team.band is None:
-        why = f" No band: {team.band_withheld}." if team.band_withheld else ""
-        return f"Your yield: {own} per $100, beside your team's ({middle}).{why}"
-    return (f"Team: your yield of {own} per $100 is in the {team.band} of the people with a yield in your team "
-            f"of {team.people} ({middle}). Bands split the team's yields into thirds (lower, middle, upper), each "
-            f"holding at least {team.min_group_size} people; nobody is ranked.")
+def me_text(report: MeReport, fit: WorkFit | None = None) -> str:
+    """One week of `me` as plain text: the sheet's lines (bot.answers.sheet), facts as `label: value`."""
+    return "\n".join(plain(line) for line in me_sheet(report, fit).lines())
 
 
 def period_text(reports: tuple[MeReport, ...]) -> str:
     """Several weeks: one line each, then the totals."""
     first, last = reports[0], reports[-1]
     text = [f"{last.name or last.email} · weeks {first.week} to {last.week}"]
-    spend = points_total = 0.0
+    spend = seats = points_total = 0.0
     for report in reports:
         f = report.figures
         spend += f.spend_usd
+        seats += f.seat_cost_usd
         points_total += f.outcome_points
-        text.append(f"{report.week}: {money(f.spend_usd)} spend, {plural(f.outcome_points, 'point')}, "
-                    f"yield {ratio(f.yield_per_100usd)}")
-    text.append(f"Total: {money(spend)} spend, {plural(points_total, 'point')}, "
-                f"yield {ratio(yield_per_100usd(points_total, spend))} per $100")
+        text.append(f"{report.week}: {spent(f.spend_usd, f.seat_cost_usd)}, {plural(f.outcome_points, 'point')}, "
+                    f"yield {ratio(f.yield_per_100usd)}" if f.active else f"{report.week}: no data about you")
+    text.append(f"Total: {spent(spend, seats)}, {plural(points_total, 'point')}, "
+                f"yield {ratio(yield_per_100usd(points_total, spend + seats))} per $100")
     return "\n".join(text)
+
+
+def spent(metered: float, seats: float) -> str:
+    """`$6.48 spend`, or with seats `$10.85 cost ($6.48 metered + $4.37 seats)`: yield is over their sum.
+    No part that would say $0.00 is shown."""
+    if seats < 0.005:
+        return f"{money(metered)} spend" if metered >= 0.005 else "no AI spend"
+    if metered < 0.005:
+        return f"{money(seats)} cost (seats only)"
+    return f"{money(metered + seats)} cost ({money(metered)} metered + {money(seats)} seats)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
+from bot.answers.fit import WorkFit
 from bot.answers.me import MeReport
 from bot.config.org import DEFAULT_RETENTION_DAYS
 from bot.core.metrics import PersonWeek
@@ -63,6 +64,7 @@ class MeAnswer(AnswerBase):
 
     kind: ClassVar[str] = "me"
     reports: tuple[MeReport, ...]
+    fit: WorkFit | None = None  # the asker's work beside the team's evidence, to the end of the latest week
 
     @property
     def latest(self) -> MeReport:
@@ -119,9 +121,11 @@ class TeamAnswer(AnswerBase):
 
 @dataclass(frozen=True)
 class Refusal(AnswerBase):
-    """A manager-only answer asked for by someone who is not that team's manager."""
+    """A manager-only answer asked for by someone who is not that team's manager: who can (by role, never by name)."""
 
     kind: ClassVar[str] = "refusal"
+    team: str | None = None  # the team asked about; None when no team was named and the asker has none
+    unknown: str | None = None  # a team name that is not configured
 
 
 @dataclass(frozen=True)

@@ -23,22 +23,31 @@ class PersonWeek:
     outcome_points: float = 0.0
     spend_by_tier: dict[str, float] = field(default_factory=dict)
     spend_by_tool: dict[str, float] = field(default_factory=dict)
+    frontier_by_model: dict[str, float] = field(default_factory=dict)  # frontier spend per (canonical) model
+    model_providers: dict[str, str] = field(default_factory=dict)  # each frontier model's provider
     savings_usd: float = 0.0  # what frontier-tier work would have cost less on the standard tier
     unpriced_models: set[str] = field(default_factory=set)
     active: bool = False
+    seat_cost_usd: float = 0.0  # fixed: seats prorated per UTC day (bot.core.seats)
+
+    @property
+    def cost_usd(self) -> float:
+        """Metered spend plus fixed seat cost: what yield is measured against."""
+        return self.spend_usd + self.seat_cost_usd
 
     @property
     def yield_per_100usd(self) -> float | None:
-        return yield_per_100usd(self.outcome_points, self.spend_usd)
+        return yield_per_100usd(self.outcome_points, self.cost_usd)
 
     @property
     def frontier_share(self) -> float | None:
         return self.spend_by_tier.get("frontier", 0.0) / self.spend_usd if self.spend_usd > 0 else None
 
 
-def yield_per_100usd(points: float, spend: float) -> float | None:
-    """Outcome points per $100 of AI spend; undefined below $1 of spend."""
-    return None if spend < MIN_SPEND_FOR_YIELD else points / spend * 100
+def yield_per_100usd(points: float, cost: float) -> float | None:
+    """The one yield rule: outcome points per $100 of cost (metered spend plus fixed seat cost, `cost_usd`);
+    undefined below $1 of cost."""
+    return None if cost < MIN_SPEND_FOR_YIELD else points / cost * 100
 
 
 def spend_of(fact: UsageFact, prices: PriceTable) -> float | None:
@@ -54,10 +63,11 @@ def tokens_of(fact: UsageFact) -> Tokens:
 
 
 def person_week(
-    week: str, usage: Iterable[UsageFact], outcomes: Iterable[OutcomeFact], policy: Policy, prices: PriceTable
+    week: str, usage: Iterable[UsageFact], outcomes: Iterable[OutcomeFact], policy: Policy, prices: PriceTable,
+    seat_cost_usd: float = 0.0,
 ) -> PersonWeek:
-    """One person's figures for one week, from that person's facts of that week."""
-    result = PersonWeek(week=week)
+    """One person's figures for one week, from that person's facts of that week and their seat cost."""
+    result = PersonWeek(week=week, seat_cost_usd=seat_cost_usd)
     tokens: dict[str, int] = defaultdict(int)
     by_tier: dict[str, float] = defaultdict(float)
     by_tool: dict[str, float] = defaultdict(float)
@@ -75,6 +85,9 @@ def person_week(
         by_tool[fact.tool] += spend
         if tier == "frontier":
             result.savings_usd += _saving(fact, spend, policy, prices)
+            model = prices.canonical(fact.model)
+            result.frontier_by_model[model] = result.frontier_by_model.get(model, 0.0) + spend
+            result.model_providers[model] = fact.provider
     for outcome in outcomes:
         result.active = True
         _count_outcome(result.outcomes, outcome)
@@ -107,6 +120,12 @@ def outcome_points(counts: dict[str, float], policy: Policy) -> float:
         + counts["pr_reverted"] * points.pr_reverted
         + counts["ticket_points"] * points.ticket_closed
     )
+
+
+def top_frontier_model(week: PersonWeek) -> str | None:
+    """The frontier model that carried most of the week's frontier spend (ties: the first by name)."""
+    spent = week.frontier_by_model
+    return min(spent, key=lambda m: (-spent[m], m)) if spent else None
 
 
 def median(values: Iterable[float]) -> float | None:

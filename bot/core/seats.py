@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.core.facts import SeatFact
-
 DAYS_PER_YEAR = 365
 SEAT_TOOLS = {"copilot_seats": "copilot", "cursor_seats": "cursor", "claude_seats": "claude"}
 
@@ -60,10 +58,18 @@ def price_key(source: str, plan: str) -> str:
     return f"{SEAT_TOOLS.get(source, source)}_{plan}"
 
 
-def seat_spans(snapshots: Iterable[SeatSnapshot], prices: Mapping[str, float] | None = None) -> list[SeatSpan]:
-    """Each seat's assignment from its snapshots; `prices` (by tool_plan, from the config) win over the feed's."""
+def seat_spans(
+    snapshots: Iterable[SeatSnapshot], prices: Mapping[str, float] | None = None,
+    snapshot_days: Mapping[str, Iterable[date]] | None = None,
+) -> list[SeatSpan]:
+    """Each seat's assignment from its snapshots; `prices` (by tool_plan, from the config) win over the feed's.
+
+    `snapshot_days`: the days each feed took a snapshot on, when `snapshots` are only some people's (a seat
+    missing from a later snapshot of its feed was removed, whoever else that snapshot lists)."""
     by_seat: dict[tuple[str, str], list[SeatSnapshot]] = defaultdict(list)
     taken: dict[str, set[date]] = defaultdict(set)
+    for source, days in (snapshot_days or {}).items():
+        taken[source].update(days)
     for snap in snapshots:
         by_seat[(snap.source, snap.seat)].append(snap)
         taken[snap.source].add(snap.day)
@@ -96,9 +102,3 @@ def seat_cost(spans: Iterable[SeatSpan], start: date, end: date) -> dict[int | N
             cost[span.owner] += amount
     return dict(cost)
 
-
-def person_seat_cost(facts: Iterable[SeatFact], start: date, end: date) -> float:
-    """One person's seat cost over [start, end) from their snapshots (as `me` reads them: one per plan)."""
-    snaps = [SeatSnapshot(f.person_id, f.plan or "unknown", "copilot_seats", f.day, f.plan, f.monthly_cost_usd)
-             for f in facts]
-    return sum(seat_cost(seat_spans(snaps), start, end).values())

@@ -95,8 +95,14 @@ class TokenworthAgent:
         await self._answer_privately(context, reply)
 
     def reply_for(self, user: TeamsUser, text: str) -> Answer:
-        email = person_email(self.runtime.engine, user)
+        email = person_email(self.runtime.engine, user) or self._manager_email(user)
         return answer(self.runtime, email, text, now=self.clock(), prefix=PREFIX)
+
+    def _manager_email(self, user: TeamsUser) -> str | None:
+        """A configured manager who is not in `people:` is still known by the email Teams gives: for `team`."""
+        email = (user.email or "").strip().lower()
+        managers = {m.strip().lower() for team in self.runtime.config.teams for m in team.managers}
+        return email if email and email in managers else None
 
     def card_for(self, reply: Answer) -> dict[str, Any]:
         return answer_card(reply, self._trend_chart(reply))

@@ -10,8 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.answers.me import MeReport
-from bot.answers.text import lines, plain_text
+from bot.answers.sheet import Sheet, me_sheet
+from bot.answers.text import lines, plain_text, spent
 from bot.answers.types import (
     Answer,
     HelpAnswer,
@@ -27,10 +27,13 @@ from bot.answers.types import (
     TrendAnswer,
     UsageProblem,
 )
+from bot.digest.admin import TITLE, AdminDigest, admin_lines, reach_line
 from bot.digest.build import Digest
-from bot.digest.format import money, points, ratio
+from bot.digest.finding import evidence_lines, finding, rework_line
+from bot.digest.format import points, ratio
 from bot.digest.summary import (
     EXPLAINER,
+    cost_words,
     freshness_line,
     headline,
     kudos_lines,
@@ -38,6 +41,7 @@ from bot.digest.summary import (
     signal_lines,
     suppressed_text,
 )
+from bot.digest.text import EVIDENCE_TITLE
 
 Element = dict[str, Any]
 VERSION = "1.5"
@@ -63,7 +67,7 @@ def answer_card(answer: Answer, trend_chart_url: str | None = None) -> dict[str,
         case TeamAnswer():
             return digest_card(answer.digest)
         case MeAnswer(reports=(report,)):
-            return adaptive_card(_me_body(report, lines(answer)), plain_text(answer))
+            return adaptive_card(_me_body(me_sheet(report, answer.fit)), plain_text(answer))
         case TrendAnswer(weeks=weeks) if weeks:
             return adaptive_card(_trend_body(answer, trend_chart_url), plain_text(answer))
         case MeAnswer() | TrendAnswer():
@@ -86,41 +90,58 @@ def _span(span: Span) -> str:
     return f"**{span.text}**" if span.text else ""
 
 
-def _me_body(report: MeReport, text: list[Line]) -> list[Element]:
-    f = report.figures
-    facts = _facts([
-        ("AI spend", money(f.spend_usd)), ("Tokens", f"{f.tokens.total:,}"),
-        ("Outcome points", points(f.outcome_points)), ("Yield (points per $100)", ratio(f.yield_per_100usd)),
-    ])
-    return [_title(markdown(text[0])), facts, *(_text(markdown(line)) for line in text[1:])]
+def _me_body(sheet: Sheet) -> list[Element]:
+    """One week of `me` at a glance: the title, the figures as a FactSet, then notes, tips and the work-class fit."""
+    facts = [_facts(sheet.facts)] if sheet.facts else []
+    body = [_title(sheet.title), *facts, *(_text(markdown(line)) for line in (*sheet.notes, *sheet.tips))]
+    if sheet.fit:
+        body.append({"type": "Container", "separator": True, "items": [_text(markdown(line)) for line in sheet.fit]})
+    return body
 
 
 def _trend_body(answer: TrendAnswer, chart_url: str | None) -> list[Element]:
     body = [_title(f"Your last {len(answer.weeks)} weeks"),
-            _facts([(w.week, f"{money(w.spend_usd)} spend, {points(w.outcome_points)} points") for w in answer.weeks])]
+            _facts([(w.week, f"{spent(w.spend_usd, w.seat_cost_usd)}, {points(w.outcome_points)} points")
+                    for w in answer.weeks])]
     if chart_url:
         body.append(_image(chart_url, f"Your spend against outcome points, last {len(answer.weeks)} weeks"))
     return body
 
 
 def digest_card(digest: Digest, charts: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
-    """The weekly digest: headline figures, where the money went, signals as counts, opted-in kudos, charts."""
+    """The weekly digest: the finding and its action, headline figures with rework beside them, where the money
+    went, the evidence table, signals as counts, opted-in kudos, charts."""
     body: list[Element] = [_title(f"{digest.team} · week {digest.week}")]
     if digest.suppressed:
         body.append(_text(suppressed_text(digest)))
     else:
+        found, rework = finding(digest), rework_line(digest)
         body += [
+            {"type": "TextBlock", "text": found.finding, "weight": "Bolder", "wrap": True},
+            _text(found.action),
             _facts([(label, f"{value} {delta}".strip()) for label, value, delta in headline(digest)]),
+            *([_text(rework)] if rework else []),
             _text(EXPLAINER, subtle=True),
             _section("Where the money went", money_lines(digest)),
-            _section("Signals (counts, never names)", signal_lines(digest)),
+            _section(EVIDENCE_TITLE, evidence_lines(digest)),
         ]
+        signals = signal_lines(digest)
+        if signals:
+            body.append(_section("Signals (counts, never names)", signals))
         kudos = kudos_lines(digest)
         if kudos:
             body.append(_section("Shipped this week (people who opted in to kudos)", kudos))
         body += [_image(url, title) for title, url in charts]
-    body.append(_text(freshness_line(digest), subtle=True))
+    if freshness_line(digest):
+        body.append(_text(freshness_line(digest), subtle=True))
     return adaptive_card(body, digest_fallback(digest))
+
+
+def admin_card(admin: AdminDigest) -> dict[str, Any]:
+    """The admin digest: the org-level lines, then how far each feed's data reaches."""
+    body = [_title(f"{TITLE} · week {admin.week}"), *(_text(line) for line in admin_lines(admin)),
+            _text(reach_line(admin), subtle=True)]
+    return adaptive_card(body, f"{TITLE} for {admin.week}: {admin_lines(admin)[0]}")
 
 
 def digest_fallback(digest: Digest) -> str:
@@ -128,7 +149,7 @@ def digest_fallback(digest: Digest) -> str:
         return f"tokenworth weekly digest for {digest.team}, {digest.week}: too few active people to show figures."
     cur = digest.current
     return (f"tokenworth weekly digest for {digest.team}, {digest.week}: {points(cur.outcome_points)} outcome points "
-            f"for {money(cur.spend_usd)} of AI spend (yield {ratio(cur.yield_per_100usd)} per $100).")
+            f"for {cost_words(cur)} (yield {ratio(cur.yield_per_100usd)} per $100).")
 
 
 def _title(text: str) -> Element:
