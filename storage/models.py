@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, Index, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Index, LargeBinary, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -43,7 +43,12 @@ class Identity(SQLModel, table=True):
 
 
 class Usage(SQLModel, table=True):
-    """Normalised AI usage: one row per feed record, attributed through its identity."""
+    """Normalised AI usage as rollups: sums per (source, identity, UTC day, provider, tool, model, billing, work_ref).
+
+    A daily-bucket feed's row is one already (its record_key the vendor's group); event-grain feeds (gateway
+    requests, usage events) are folded in by bot.ingest.store under a rollup record_key, each event counted
+    once through the UsageEventKey ledger.
+    """
 
     __table_args__ = (
         UniqueConstraint("source", "record_key", name="uq_usage_source_key"),
@@ -67,6 +72,35 @@ class Usage(SQLModel, table=True):
     cost_usd: float | None = None  # the value the feed reports; null means tokens x price
     billing: str | None = None  # how the vendor bills it, e.g. Claude Code "api" or "subscription"
     observed_at: datetime | None = None  # a cumulative reading's time: an older reading never replaces a newer one
+    work_ref: str = Field(default="", sa_column_kwargs={"server_default": ""})  # ticket, branch, PR or commit named
+
+
+class UsageEventKey(SQLModel, table=True):
+    """The dedup ledger: each folded event's UTC day and the 16-byte hash of its (source, natural key).
+
+    Kept `ingest.dedup_days` (bot.governance.retention purges older days): an event whose hash is here is
+    never folded into a rollup again.
+    """
+
+    __table_args__ = {"sqlite_with_rowid": False}
+    # date.toordinal() of the event's UTC day (3 bytes, not a date's 10 in SQLite), first: the daily purge is a
+    # range, and no second index is needed
+    day: int = Field(primary_key=True)
+    key: bytes = Field(primary_key=True, sa_type=LargeBinary(16))
+
+
+class IngestedFile(SQLModel, table=True):
+    """A file of usage events ingested whole without a rejection, by content hash: the same bytes are not parsed again.
+
+    Only files whose every record is event-grain are remembered: re-reading them could add nothing (the ledger
+    holds each event), while a daily report read again may restate, and a configured feed may read differently.
+    """
+
+    digest: bytes = Field(primary_key=True, sa_type=LargeBinary(32))
+    records: int = 0
+    counted: int = 0  # records stored or already stored when it was ingested
+    skipped: int = 0
+    ingested_at: datetime = Field(index=True)
 
 
 class Activity(SQLModel, table=True):
@@ -288,3 +322,19 @@ class Erasure(SQLModel, table=True):
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, typed (SQLModel declares `__table__` only at run time)."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+class AlertClaim(SQLModel, table=True):
+    """The exactly-once claim of a FinOps alert per (subject, period, platform), inserted before posting, like
+    `DigestPost` for digests: a budget threshold once a month, a cost-per-outcome regression once a week."""
+
+    __table_args__ = (UniqueConstraint("subject", "period", "platform", name="uq_alertclaim_subject_period_platform"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str  # budget:team:platform:warning, regression:workflow:ci-pr-review, ...
+    period: str  # 2026-11 for budgets, 2026-W47 for regressions
+    platform: str
+    claimed_at: datetime
+    state: str = "claimed"  # claimed, posted
+    posted_at: datetime | None = None
+    channel: str | None = None
+    message_id: str | None = None

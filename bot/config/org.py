@@ -9,8 +9,18 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from bot.config.base import Strict as _Strict
+from bot.config.finops import (
+    BUILTIN_OUTCOME_KINDS,
+    SEAT_PRICES,
+    SLUG,
+    Alerts,
+    Budgets,
+    WorkflowConfig,
+    check_workflows,
+)
 from bot.errors import ConfigError
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -23,8 +33,6 @@ DEFAULT_RETENTION_DAYS = 400
 MIN_RETENTION_DAYS = 120  # 12 weeks of `me`, plus the 4 weeks its spike flag compares against, and some slack
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DigestSchedule(_Strict):
@@ -66,6 +74,26 @@ class TeamConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
         return value
+
+
+class AdminChannel(_Strict):
+    """Where the weekly admin digest goes (org-level lines no team manager acts on): Slack and/or Teams."""
+
+    slack_channel: str | None = None
+    teams_channel: str | None = None
+    timezone: str = "UTC"
+    digest: DigestSchedule = DigestSchedule()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return TeamConfig._zone(value)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> AdminChannel:
+        if not (self.slack_channel or self.teams_channel):
+            raise ValueError("admin_channel needs a slack_channel, a teams_channel, or both")
+        return self
 
 
 class PersonConfig(_Strict):
@@ -226,6 +254,9 @@ class JiraConfig(_Strict):
     story_points_field: str = "customfield_10016"
 
 
+DEFAULT_DEDUP_DAYS = 35  # longer than any supported vendor re-sends or restates an event
+
+
 class Retention(_Strict):
     """How long per-person rows (usage, activity, outcomes, seats) are kept, in days after the day they describe."""
 
@@ -240,6 +271,12 @@ class Retention(_Strict):
         return value
 
 
+class Ingest(_Strict):
+    """How long each usage event's key is remembered so a re-sent event counts once (README: Counted once)."""
+
+    dedup_days: int = Field(default=DEFAULT_DEDUP_DAYS, ge=1, le=3650)
+
+
 class OrgConfig(_Strict):
     teams: tuple[TeamConfig, ...] = ()
     people: tuple[PersonConfig, ...] = ()
@@ -251,6 +288,34 @@ class OrgConfig(_Strict):
     work_classes: WorkClasses = WorkClasses()
     rework: ReworkRules = ReworkRules()
     model_fit: ModelFit = ModelFit()
+    admin_channel: AdminChannel | None = None
+    workflows: tuple[WorkflowConfig, ...] = ()  # first match wins
+    outcome_kinds: dict[str, float] = {}  # workflow outcome kind: points per unit
+    seats: dict[str, float] = SEAT_PRICES  # USD a seat a month, by tool_plan; extends the built-in prices
+    budgets: Budgets = Budgets()
+    alerts: Alerts = Alerts()
+    ingest: Ingest = Ingest()
+
+    @field_validator("outcome_kinds")
+    @classmethod
+    def _outcome_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, points in value.items():
+            if not SLUG.fullmatch(kind) or kind in BUILTIN_OUTCOME_KINDS:
+                raise ValueError(f"{kind!r}: a new kind's name, in lower case ({', '.join(BUILTIN_OUTCOME_KINDS)} "
+                                 "are scored by policy.points)")
+            if points != points or abs(points) == float("inf"):
+                raise ValueError(f"{kind}: points must be a finite number")
+        return value
+
+    @field_validator("seats", mode="before")
+    @classmethod
+    def _seat_prices(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for plan, price in value.items():
+            if not isinstance(price, (int, float)) or not 0 <= price < float("inf"):
+                raise ValueError(f"{plan}: a seat price is USD a month, not {price!r}")
+        return {**SEAT_PRICES, **{str(k).strip().lower(): v for k, v in value.items()}}
 
     @model_validator(mode="after")
     def _consistent(self) -> OrgConfig:
@@ -268,6 +333,7 @@ class OrgConfig(_Strict):
                     raise ValueError(
                         f"people[{i}].aliases.{kind}: {value!r} belongs to both {owner} and {person.email}"
                     )
+        check_workflows(self, names, seen)
         return self
 
     def team(self, name: str) -> TeamConfig | None:

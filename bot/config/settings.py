@@ -23,6 +23,7 @@ DOCUMENTED = {
     "SLACK_APP_TOKEN": "app-level token (xapp-...) for Socket Mode",
     "SLACK_API_URL": "base URL of the Slack Web API, for tests and proxies",
     "GITHUB_WEBHOOK_SECRET": "secret of the GitHub webhook delivering pull requests to /webhooks/github",
+    "OUTCOMES_WEBHOOK_SECRET": "secret of POST /webhooks/outcomes, where workflows report their outcomes",
     "ANTHROPIC_ADMIN_KEY": "Anthropic Admin API key (sk-ant-admin...) for `tokenworth pull anthropic`",
     "ANTHROPIC_API_URL": "base URL of the Anthropic API",
     "OPENAI_ADMIN_KEY": "OpenAI Admin key for `tokenworth pull openai`",
@@ -47,6 +48,12 @@ DOCUMENTED = {
     "WEBHOOK_SPOOL_DIR": (
         "directory where GitHub deliveries wait while the database is locked (default: next to the SQLite file)"
     ),
+    "OTLP_TOKEN": "bearer token OTLP exporters (Claude Code) send to POST /v1/metrics; unset refuses every export",
+    "CURSOR_AI_CODE_TRACKING": "true pulls Cursor's AI Code Tracking API (Enterprise) daily with CURSOR_API_KEY",
+    "OPENAI_CODEX_KEY": "OpenAI Platform key with scope codex.enterprise.analytics.read for `tokenworth pull codex`",
+    "CODEX_WORKSPACE_ID": "the ChatGPT Enterprise workspace whose Codex analytics are pulled",
+    "CHATGPT_API_URL": "base URL of the ChatGPT API (Codex analytics)",
+    "ANTHROPIC_ANALYTICS_KEY": "Claude Enterprise Analytics key (scope read:analytics) for `pull claude-enterprise`",
 }
 # user:password@ in a URL's authority (the password may hold anything but the last @), and password= in its query.
 _URL_PASSWORD = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@]*:)(?P<password>.*)(?P<tail>@[^@]*)$", re.S)
@@ -69,6 +76,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
     github_webhook_secret: SecretStr | None = None
+    outcomes_webhook_secret: SecretStr | None = None
     anthropic_admin_key: SecretStr | None = None
     anthropic_api_url: str = "https://api.anthropic.com"
     openai_admin_key: SecretStr | None = None
@@ -87,6 +95,12 @@ class Settings(BaseSettings):
     teams_anonymous: bool = False
     public_url: str | None = None
     webhook_spool_dir: str | None = None
+    otlp_token: SecretStr | None = None
+    anthropic_analytics_key: SecretStr | None = None
+    cursor_ai_code_tracking: bool = False
+    openai_codex_key: SecretStr | None = None
+    codex_workspace_id: str | None = None
+    chatgpt_api_url: str = "https://api.chatgpt.com/v1"
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
@@ -129,7 +143,8 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/") if value else value
 
-    @field_validator("anthropic_api_url", "openai_api_url", "cursor_api_url", "litellm_api_url", "github_api_url")
+    @field_validator("anthropic_api_url", "openai_api_url", "cursor_api_url", "litellm_api_url", "github_api_url",
+                     "chatgpt_api_url")
     @classmethod
     def _vendor_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -41,9 +41,11 @@ FEED_CATEGORIES: dict[str, str] = {
     "anthropic_cost": LEDGER,
     "openai_usage": f"{USAGE}; by user, API key or project",
     "openai_costs": LEDGER,
-    "litellm": f"{USAGE}, one row per gateway request; by gateway user or key",
+    "litellm": f"{USAGE}, summed per day (never one row per request; a request id is kept only as a 16-byte "
+               "hash, for ingest.dedup_days, to count it once); by gateway user or key",
     "cursor_daily": f"{ACTIVITY} (requests, lines, accepted suggestions); by email",
-    "cursor_events": f"{USAGE}, one row per event; by email",
+    "cursor_events": f"{USAGE}, summed per day (each event id kept only as a 16-byte hash, to count it once); "
+                     "by email",
     "copilot_usage": f"{ACTIVITY} (interactions, suggestions, acceptances, lines); CLI tokens; by GitHub login",
     "copilot_seats": "paid seats: GitHub login, plan, monthly price, last activity, pending cancellation",
     "copilot_metrics": "org-level counts of active and engaged users per day (no person)",
@@ -63,6 +65,8 @@ FEED_CATEGORIES: dict[str, str] = {
     "claude_enterprise_cost": LEDGER,
     "codex_usage": f"{USAGE}; {ACTIVITY} (Codex threads, turns, credits, lines added); by email",
     "copilot_credit_billing": LEDGER,
+    "litellm_daily": f"{USAGE} per day, API key and model (the gateway's own aggregates); by LiteLLM user, key "
+                     "alias or hashed key",
     "cursor_ai_commits": f"{ACTIVITY} per commit (commit id and repository; lines added by tab completion, by the "
                          "agent and without AI); by Cursor email",
 }

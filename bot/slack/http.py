@@ -1,9 +1,9 @@
-"""The production HTTP server (waitress, a WSGI server): Slack events, GitHub webhooks, health.
+"""The production HTTP server (waitress, a WSGI server): Slack events, GitHub webhooks, OTLP metrics, health.
 
 Invariants. Every route has a body cap (BODY_CAPS, else DEFAULT_BODY_CAP), enforced on the request
 head (Content-Length) and while a chunked body arrives, so no byte over it is read. Every caller is
 verified before its body is parsed: Slack's signature here, over the raw bytes, before Bolt sees
-the request; GitHub's HMAC in bot.ingest.webhooks. A request must arrive whole within
+the request; GitHub's and the outcomes webhook's HMAC in bot.ingest.webhooks. A request must arrive whole within
 `Limits.request_seconds` and a silent connection is closed after `Limits.idle_seconds`, so slow or
 idle clients cannot hold the connections signed requests need. No request body is ever logged.
 """
@@ -32,15 +32,18 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
-from bot.ingest.webhooks import drain_spool, handle_github_webhook, spool_dir
+from bot.ingest.otlp import MAX_BODY_BYTES as OTLP_CAP
+from bot.ingest.otlp import OTLP_PATH, handle_otlp
+from bot.ingest.webhooks import drain_spool, handle_github_webhook, handle_outcomes_webhook, spool_dir
+from bot.reads.health import database_health
 from bot.runtime import Runtime
 from bot.slack.workers import AnswerPool
 
 log = logging.getLogger("tokenworth.server")
 StartResponse = Callable[..., Any]
-SLACK_PATH, GITHUB_PATH = "/slack/events", "/webhooks/github"
+SLACK_PATH, GITHUB_PATH, OUTCOMES_PATH = "/slack/events", "/webhooks/github", "/webhooks/outcomes"
 # Slack's payloads are a few kB; GitHub caps deliveries at 25 MB, and a pull_request event is far smaller.
-BODY_CAPS = {SLACK_PATH: 1024 * 1024, GITHUB_PATH: 5 * 1024 * 1024}
+BODY_CAPS = {SLACK_PATH: 1024 * 1024, GITHUB_PATH: 5 * 1024 * 1024, OUTCOMES_PATH: 1024 * 1024, OTLP_PATH: OTLP_CAP}
 DEFAULT_BODY_CAP = 1024  # no other route takes a body
 SLACK_MAX_AGE = 5 * 60  # Slack's replay window
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -117,13 +120,19 @@ class Router:
             return self._slack(environ, start_response)
         if path == GITHUB_PATH and method == "POST":
             return self._github(environ, start_response)
+        if path == OUTCOMES_PATH and method == "POST":
+            return self._outcomes(environ, start_response)
+        if path == OTLP_PATH and method == "POST":
+            return self._otlp(environ, start_response)
         return _reply(start_response, 404, {"ok": False, "error": "not found"})
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
-        if self.workers is None:
-            return _reply(start_response, 200, {"ok": True})
-        health = self.workers.health()
-        return _reply(start_response, 200 if health.ok else 503, {"ok": health.ok, "workers": asdict(health)})
+        """200 with the data's state while the database and the answer workers work; 503 (degraded) when not."""
+        database = database_health(lambda: self.runtime.engine)
+        workers = self.workers.health() if self.workers is not None else None
+        ok = bool(database["ok"]) and (workers is None or workers.ok)
+        body = {"ok": ok, "status": "ok" if ok else "degraded", "database": database}
+        return _reply(start_response, 200 if ok else 503, body | ({"workers": asdict(workers)} if workers else {}))
 
     def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body = _body(environ, SLACK_PATH)
@@ -146,6 +155,28 @@ class Router:
                                        headers, body, spool=self.spool)
         if result.status == 200:
             self.drain_in_background()  # the database takes writes again: store what waited in the spool
+        return _reply(start_response, result.status, {"ok": result.status < 300, "message": result.message})
+
+    def _otlp(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """OTLP/HTTP metrics: the bearer token is checked in bot.ingest.otlp before the body is read."""
+        token = self.runtime.settings.otlp_token
+        headers = {k[5:].replace("_", "-"): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))
+        reply = handle_otlp(self.runtime.engine, token.get_secret_value() if token else None, headers,
+                            lambda: _body(environ, OTLP_PATH))
+        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}",
+                       [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))])
+        return [reply.body]
+
+    def _outcomes(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """Workflow outcomes: the HMAC is checked in bot.ingest.webhooks before the body is parsed."""
+        body = _body(environ, OUTCOMES_PATH)
+        if body is None:
+            return _reply(start_response, 413, {"ok": False, "error": "payload too large"})
+        headers = {k[5:].replace("_", "-"): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        secret = self.runtime.settings.outcomes_webhook_secret
+        result = handle_outcomes_webhook(self.runtime.engine, secret.get_secret_value().encode() if secret else b"",
+                                         headers, body)
         return _reply(start_response, result.status, {"ok": result.status < 300, "message": result.message})
 
     def drain_in_background(self) -> None:

@@ -17,9 +17,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config.org import OrgConfig
+from bot.core.weeks import to_utc
 from bot.errors import FeedError
 from bot.ingest import limits
 
@@ -56,6 +57,16 @@ class UsageRow:
     cost_usd: float | None = None  # the value the feed reports; None: priced from tokens when read
     billing: str | None = None
     observed_at: datetime | None = None  # for cumulative readings: only a newer reading replaces it
+    work_ref: str = ""  # the ticket, branch, PR or commit the record names; "" when none
+
+
+@dataclass(frozen=True)
+class UsageEvent(UsageRow):
+    """One event-grain usage record (a gateway request, a usage event): `record_key` is its natural key.
+
+    The store folds it into its rollup (storage.rollups) and remembers the key in the dedup ledger, so it
+    counts once across every file and pull that carries it; it is never restated.
+    """
 
 
 @dataclass(frozen=True)
@@ -182,11 +193,42 @@ class Record:
     window: Window | None = None
 
 
+class EventSums(ABC):
+    """Usage events a columnar engine read and checked at once (every one a record the feed's parser accepts):
+    the store folds them into rollups by their ledger keys and sums, with no Record each (bot.ingest.store)."""
+
+    source: str
+    location: str
+    events: int  # events read, all valid
+    repeats: int  # of which later copies of an event met earlier in the same file
+
+    @abstractmethod
+    def keys(self) -> Iterator[list[tuple[date, bytes]]]:
+        """(day, ledger key) of the first copy of every event, a chunk at a time."""
+
+    @abstractmethod
+    def identities(self) -> set[IdentityRef]:
+        """Every identity the events carry."""
+
+    @abstractmethod
+    def sums(self, excluded: set[bytes]) -> Iterator[list[UsageRow]]:
+        """The first copies' figures summed per rollup, leaving out the events whose keys are in `excluded`, a chunk
+        at a time (a rollup may come in more than one chunk: the store adds them up)."""
+
+    @abstractmethod
+    def records(self) -> Iterator[Record | Rejection]:
+        """The same events parsed one by one, for when the store must look at each (a forgotten person among them)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
 class Feed(Protocol):
     """A vendor format: recognise a file from its first characters, and stream it as records.
 
     `parse` raises FeedError when the whole file is unusable, before yielding anything; a bad
-    record is yielded as a Rejection and parsing goes on. Adapters derive from BaseFeed, which
+    record is yielded as a Rejection and parsing goes on. A feed may yield EventSums instead of the
+    Records of many events it read at once, all valid. Adapters derive from BaseFeed, which
     gives every other member its default.
     """
 
@@ -196,7 +238,7 @@ class Feed(Protocol):
 
     def sniff(self, head: str) -> bool: ...
 
-    def parse(self, path: Path) -> Iterator[Record | Rejection]: ...
+    def parse(self, path: Path) -> Iterator[Record | Rejection | EventSums]: ...
 
     def configured(self, config: OrgConfig) -> Feed:
         """The feed as the org's config sets it up (Jira's resolutions); most feeds have no settings."""
@@ -214,7 +256,7 @@ class BaseFeed(ABC):
     def sniff(self, head: str) -> bool: ...
 
     @abstractmethod
-    def parse(self, path: Path) -> Iterator[Record | Rejection]: ...
+    def parse(self, path: Path) -> Iterator[Record | Rejection | EventSums]: ...
 
     def configured(self, config: OrgConfig) -> Feed:
         return self
@@ -283,6 +325,32 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply to read"
     return f"a number or date beyond what can be represented ({exc})"
+
+
+class DatedBucket(BaseModel):
+    """A daily cost-report bucket (Anthropic, Claude Enterprise): a UTC start and its result rows."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    starting_at: datetime = Field(strict=False)
+    results: list[Any]
+
+
+def dated_buckets(path: Path, what: str, build: Callable[[Any, date], Row]) -> Iterator[Record | Rejection]:
+    """Every bucket of a cost-report page: a bucket without a UTC `starting_at` is rejected whole; each of its
+    results becomes one row of the bucket's UTC day, or a Rejection."""
+
+    def read(where: str, raw: Any) -> Iterator[Record | Rejection]:
+        try:
+            bucket = DatedBucket.model_validate(raw)
+            if bucket.starting_at.tzinfo is None:
+                raise ValueError(f"starting_at: expected a UTC timestamp (got {bucket.starting_at.isoformat()})")
+            day = to_utc(bucket.starting_at).date()
+        except BAD_RECORD as exc:
+            yield Rejection(where, reason(exc))
+            return
+        yield from bucket_records(where, bucket.results, lambda result: (build(result, day),))
+
+    yield from report_buckets(path, what, read)
 
 
 def report_buckets(
