@@ -101,8 +101,8 @@ def test_the_frontier_tip_names_the_model_and_the_setting_of_the_tools_used(tool
     [tip] = [line for line in me_text(report).splitlines() if line.startswith("⚑ 100% of your spend")]
     assert "Tip: default to claude-sonnet-4-6 instead of claude-opus-4-6" in tip
     assert all(s in tip for s in says) and not any(s in tip for s in not_says), tip
-    assert "about $40.00 less (an upper-bound estimate" in tip
-    assert me_text(report).count("$40.00") == 1  # the estimate once, beside what to change
+    assert "up to $40.00 less (a ceiling, not a saving" in tip
+    assert me_text(report).count("$40.00") == 1  # the ceiling once, beside what to change
 
 
 def test_slack_shows_me_as_a_header_fields_and_one_footer() -> None:

@@ -150,9 +150,10 @@ def test_savings_are_labelled_as_an_estimate_in_me() -> None:
     frontier = dataclasses.replace(mine, savings_usd=12.5, spend_by_tier={"frontier": 100.0})
     figures = {**read.team.figures, (0, str(W47)): frontier}
     report = me_of(AskerWeeks(read.person, 0, TeamWeeks(read.team.members, read.team.weeks, figures)), W47, Policy())
-    assert "would have saved an estimated $12.50 on your frontier work (estimate:" in me_text(report)
+    assert "Price-ratio ceiling: your frontier work would cost $12.50 less on the standard tier (a ceiling, not a " \
+        "saving:" in me_text(report)
     # no line says zero: without frontier spend there is no savings line at all (it used to say "$0.00")
-    assert "would have saved" not in me_text(me_of(read, W47, Policy()))
+    assert "ceiling" not in me_text(me_of(read, W47, Policy()))
 
 
 def test_me_judges_the_askers_work_on_both_databases(acme: Engine, acme_config, prices) -> None:

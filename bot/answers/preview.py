@@ -35,8 +35,8 @@ def rules_for(digest: Digest, person_id: int, mine: PersonWeek, flags: Collectio
     rules += [_part(digest, "tier", tier, f"{tier}-tier") for tier in sorted(mine.spend_by_tier)
               if mine.spend_by_tier[tier]]
     if mine.savings_usd > 0:
-        rules.append(_shown(digest, "savings_usd", "Your frontier-tier savings estimate is inside the team's estimate",
-                            "The team's savings estimate is not shown"))
+        rules.append(_shown(digest, "savings_usd", "Your price-ratio ceiling is inside the team's ceiling",
+                            "The team's price-ratio ceiling is not shown"))
     if mine.yield_per_100usd is not None:
         rules.append(_shown(digest, "median_yield_per_100usd",
                             "Your yield is one of those whose middle is shown as the mean of the middle two or "

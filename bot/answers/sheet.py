@@ -26,8 +26,8 @@ REWORK_LABELS = {  # (one, many)
 }
 NOTHING_YET: Line = ("No AI usage and no outcomes of yours reached tokenworth for this week (feeds can lag a day "
                      "or two).",)
-SAVINGS_ESTIMATE = ("estimate: the same tokens at the standard model's list prices; an upper bound, since it may "
-                    "need more tokens or turns")
+SAVINGS_CEILING = ("a ceiling, not a saving: the same tokens at the standard model's list prices, when that work "
+                   "may need more tokens or turns; `model-fit` and the digest say which work fits, from evidence")
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,8 @@ def _notes(report: MeReport) -> list[Line]:
                       "are doing with your tools, it pays off.",))
     tipped = report.switch is not None and any(flag.name == "frontier_heavy" for flag in report.flags)
     if f.savings_usd >= 0.005 and not tipped:  # the frontier tip says the same figure, next to what to change
-        notes.append((f"The standard tier would have saved an estimated {money(f.savings_usd)} on your frontier "
-                      f"work ({SAVINGS_ESTIMATE}).",))
+        notes.append((f"Price-ratio ceiling: your frontier work would cost {money(f.savings_usd)} less on the "
+                      f"standard tier ({SAVINGS_CEILING}).",))
     if f.unpriced_models:
         notes.append((f"Not priced yet (left out of spend): {', '.join(sorted(f.unpriced_models))}",))
     rework = {k: v for k, v in report.rework.items() if v}
@@ -140,8 +140,8 @@ def _flag(flag: Flag, report: MeReport) -> Line:
         return (f"⚑ {flag.detail}. Tip: {flag.tip}",)
     return (f"⚑ {flag.detail}. Tip: default to ", Strong(switch.standard_model), f" instead of {switch.frontier_model}"
             " and switch up only for hard problems: ", *setting(switch.standard_model, switch),
-            f". At list prices the week would have cost about {money(report.figures.savings_usd)} less (an "
-            "upper-bound estimate: some of that work may need the frontier tier).")
+            f". At list prices the same tokens cost up to {money(report.figures.savings_usd)} less (a ceiling, "
+            "not a saving: some of that work may need the frontier tier).")
 
 
 def setting(model: str, switch: ModelSwitch | None = None) -> list[Span]:

@@ -123,7 +123,7 @@ def person_flags(
             "frontier_heavy",
             f"{share:.0%} of your spend ran on frontier models, and your yield is below your team's median",
             "Default to the standard tier and switch up only for hard problems: "
-            f"at list prices that would have cost about ${week.savings_usd:,.2f} less (an upper-bound estimate: "
+            f"at list prices the same tokens cost up to ${week.savings_usd:,.2f} less (a ceiling, not a saving: "
             "some of that work may need the frontier tier).",
         ))
     history = [s for s in previous_spend if s > 0]
