@@ -227,3 +227,22 @@ def test_teams_channels_need_the_app_and_a_stored_reference(setup: tuple[str, st
     assert "ok    teams channel platform: conversation reference stored for 19:platform@thread.tacv2" in output
     assert "warn  teams channel product: no reference for 19:product@thread.tacv2: the digest goes through " \
            "another channel's reference" in output
+
+
+def test_the_admin_digest_channel_is_checked_like_the_teams(setup: tuple[str, str], slack: FakeSlack,
+                                                            tmp_path: Path) -> None:
+    db, config = setup
+    raw = yaml.safe_load(Path(config).read_text())
+    raw["admin_channel"] = {"slack_channel": "#ai-admin"}
+    with_admin = tmp_path / "tokenworth.yml"
+    with_admin.write_text(yaml.safe_dump(raw))
+    slack.channels["#ai-admin"] = "C0ADMIN"
+    slack.not_member.add("C0ADMIN")
+    code, output = doctor(db, str(with_admin))
+    assert code == 1
+    [line] = failing(output)
+    assert line.startswith("fail  slack channel admin digest: the bot is not in #ai-admin"), line
+    slack.not_member.clear()
+    code, output = doctor(db, str(with_admin))
+    assert "ok    slack channel admin digest: the bot is in #ai-admin" in output
+    del slack.channels["#ai-admin"]

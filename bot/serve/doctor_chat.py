@@ -22,7 +22,7 @@ MAX_PAGES = 50
 
 
 def slack_checks(setup: Setup) -> list[Check]:
-    teams = [t for t in setup.config.teams if t.slack_channel] if setup.config else []
+    teams = _slack_channels(setup)
     if not teams and setup.settings.slack_bot_token is None:
         return [Check("slack", "ok", "not used: no team has a slack_channel and SLACK_BOT_TOKEN is not set")]
     checks = [Check("slack settings", "fail", f"{n.variable} {n.problem}", n.fix) for n in slack_needs(setup.settings)]
@@ -42,7 +42,7 @@ def slack_checks(setup: Setup) -> list[Check]:
     granted = _scopes(auth.headers)
     checks.append(_scope_check(granted))
     if teams and granted is not None and set(CHANNEL_SCOPES) <= granted:
-        checks += _channel_checks(client, [(t.name, str(t.slack_channel)) for t in teams])
+        checks += _channel_checks(client, teams)
     elif teams:
         checks.append(Check("slack channels", "warn", "cannot see which channels the bot is in without "
                                                       f"{' and '.join(CHANNEL_SCOPES)}",
@@ -69,6 +69,15 @@ def _scope_check(granted: set[str] | None) -> Check:
         return Check("slack scopes", "fail", f"the bot token lacks {', '.join(missing)}",
                      "add them under OAuth & Permissions (manifest.yml lists them all) and reinstall the app")
     return Check("slack scopes", "ok", f"{', '.join(REQUIRED_SCOPES)} granted")
+
+
+def _slack_channels(setup: Setup) -> list[tuple[str, str]]:
+    """(whose digest, channel) for every Slack channel a digest goes to, the admin digest's included."""
+    if setup.config is None:
+        return []
+    wanted = [(t.name, str(t.slack_channel)) for t in setup.config.teams if t.slack_channel]
+    admin = setup.config.admin_channel
+    return wanted + ([("admin digest", admin.slack_channel)] if admin and admin.slack_channel else [])
 
 
 def _channel_checks(client: WebClient, wanted: list[tuple[str, str]]) -> list[Check]:
