@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -108,6 +109,7 @@ def digest(db: str, config_path: str, week_text: str) -> dict[str, Any]:
 
     config = load_config(config_path)
     prices = PriceTable.builtin(config.prices)
+    gc.freeze()  # as `serve` does once its config and prices are loaded (bot.serve.run)
     engine = make_engine(f"sqlite:///{db}")
     week = Week.parse(week_text)
     timings, charts, shown = [], 0, 0

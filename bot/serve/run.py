@@ -7,6 +7,7 @@ log names only routes that are served, and each scheduled job once, with its nex
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -33,6 +34,10 @@ def serve_forever(runtime: Runtime, mode: str, host: str, port: int) -> None:
     configure_logging()  # one line per record, control characters escaped: see bot.serve.logs
     check_settings(runtime, mode)
     prepare(runtime)  # the one write point at start: migrations, then the directory
+    runtime.prices  # noqa: B018 - built once, before the first request
+    # The config, prices and imported modules live as long as the process: frozen, a full collection during a
+    # digest or an answer no longer walks them (it made the slowest 1% of digests twice as slow in `make bench`).
+    gc.freeze()
     posters = _posters(runtime)
     if "slack" in posters:
         threading.Thread(target=_link_slack_users, args=(runtime,), daemon=True).start()
