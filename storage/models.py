@@ -47,7 +47,7 @@ class Usage(SQLModel, table=True):
 
     A daily-bucket feed's row is one already (its record_key the vendor's group); event-grain feeds (gateway
     requests, usage events) are folded in by bot.ingest.store under a rollup record_key, each event counted
-    once through the UsageEventKey ledger.
+    once through the EventLedger.
     """
 
     __table_args__ = (
@@ -75,18 +75,18 @@ class Usage(SQLModel, table=True):
     work_ref: str = Field(default="", sa_column_kwargs={"server_default": ""})  # ticket, branch, PR or commit named
 
 
-class UsageEventKey(SQLModel, table=True):
-    """The dedup ledger: each folded event's UTC day and the 16-byte hash of its (source, natural key).
+class EventLedger(SQLModel, table=True):
+    """The dedup ledger (storage.ledger): the 16-byte hashes of folded events' (source, natural key), packed.
 
-    Kept `ingest.dedup_days` (bot.governance.retention purges older days): an event whose hash is here is
-    never folded into a rollup again.
+    One row is one part of a (UTC day, bucket): its keys sorted and concatenated. Kept `ingest.dedup_days`
+    (bot.governance.retention purges older days): an event whose hash is here is never folded into a rollup again.
     """
 
     __table_args__ = {"sqlite_with_rowid": False}
-    # date.toordinal() of the event's UTC day (3 bytes, not a date's 10 in SQLite), first: the daily purge is a
-    # range, and no second index is needed
-    day: int = Field(primary_key=True)
-    key: bytes = Field(primary_key=True, sa_type=LargeBinary(16))
+    day: int = Field(primary_key=True)  # date.toordinal() of the events' UTC day: the daily purge is a range
+    bucket: int = Field(primary_key=True)  # the keys' first byte
+    part: int = Field(primary_key=True)
+    packed: bytes = Field(sa_type=LargeBinary)  # the part's keys, sorted, 16 bytes each
 
 
 class IngestedFile(SQLModel, table=True):

@@ -22,17 +22,20 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Table, delete, select, text
 from sqlalchemy.orm import Session
 
+from storage import ledger
 from storage.dialect import dialect_name, insert
-from storage.models import IngestedFile, Usage, UsageEventKey, table
+from storage.models import IngestedFile, Usage, table
 
 SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
         "requests")
 DIMENSIONS = ("source", "identity_id", "day", "provider", "tool", "model", "billing", "work_ref")
 FOLD_LOCK = 0x746F6B656E  # pg_advisory_xact_lock key: one folding transaction at a time
 CHUNK = 2_000
+LIST_BATCH = 500_000  # listed keys remembered at once (storage.ledger): ~10 MB
 ROLLUP_PREFIX = "r:"  # a rollup's record_key; no vendor key starts so (they are request ids, days)
 
 
@@ -65,54 +68,41 @@ def fold(session: Session, events: Sequence[Event]) -> set[bytes]:
     if not events:
         return set()
     lock(session)
-    ordered = sorted(events, key=lambda event: event.key)
-    new: set[bytes] = set()
-    ledger = table(UsageEventKey)
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        rows = [{"key": event.key, "day": event.values["day"].toordinal()} for event in chunk]
-        statement = insert(session, ledger).on_conflict_do_nothing().returning(ledger.c.key)
-        new.update(key for (key,) in session.execute(statement, rows))
-    add_to_rollups(session, (event.values for event in ordered if event.key in new))
-    return new
+    days = np.array([event.values["day"].toordinal() for event in events], dtype=np.int64)
+    held = ledger.remember(session, days, ledger.as_keys(event.key for event in events))
+    added = [event for event, was_held in zip(events, held.tolist(), strict=True) if not was_held]
+    add_to_rollups(session, (event.values for event in added))
+    return {event.key for event in added}
 
 
-def fold_keys(session: Session, chunks: Iterable[list[tuple[date, bytes]]]) -> set[bytes]:
-    """Put every (day, key) in the ledger, through a temporary table; returns the keys it held before."""
+DayKeys = tuple[np.ndarray[Any, Any], ledger.Keys]  # day ordinals and their keys, as storage.ledger takes them
+
+
+def fold_keys(session: Session, chunks: Iterable[list[tuple[date, bytes]] | DayKeys]) -> set[bytes]:
+    """Put every (day, key) in the ledger; returns the keys it held before. Chunks are disjoint (the first copy
+    of each event), as lists or arrays; arrays are remembered as they come, lists a LIST_BATCH at a time."""
     lock(session)
-    postgres = dialect_name(session) == "postgresql"
-    session.execute(text(_STAGING_POSTGRES if postgres else _STAGING_SQLITE))
-    session.execute(text("DELETE FROM fold_keys"))
-    raw = None if postgres else _driver(session)
-    first: int | None = None
-    last: int | None = None
+    held: list[bytes] = []
+    pending: list[tuple[date, bytes]] = []
     for chunk in chunks:
-        if not chunk:
+        if isinstance(chunk, tuple):
+            held += _remembered(session, *chunk)
             continue
-        rows = [(day.toordinal(), key) for day, key in chunk]
-        days = [day for day, _ in rows]
-        first, last = min(days + ([first] if first else [])), max(days + ([last] if last else []))
-        if raw is not None:  # the SQLite driver directly: millions of rows, and nothing for SQLAlchemy to add
-            raw.executemany("INSERT INTO fold_keys VALUES (?, ?)", rows)
-        else:
-            session.execute(text("INSERT INTO fold_keys VALUES (:day, :key)"), [{"day": d, "key": k} for d, k in rows])
-    if first is None:
-        return set()
-    ledger = table(UsageEventKey)
-    known = session.execute(select(ledger.c.key).where(ledger.c.day.between(first, last)).limit(1)).first()
-    held: set[bytes] = set()
-    if known is not None:  # only then can a key be held already
-        held = {bytes(key) for (key,) in session.execute(text(
-            "SELECT key FROM fold_keys f WHERE EXISTS "
-            "(SELECT 1 FROM usageeventkey u WHERE u.day = f.day AND u.key = f.key)"))}
-    session.execute(text("INSERT INTO usageeventkey (day, key) SELECT day, key FROM fold_keys WHERE true "
-                         "ORDER BY day, key ON CONFLICT DO NOTHING"))  # in key order: full pages, fewer writes
-    session.execute(text("DELETE FROM fold_keys"))
-    return held
+        pending += chunk
+        if len(pending) >= LIST_BATCH:
+            held += _remembered(session, *_arrays(pending))
+            pending = []
+    if pending:
+        held += _remembered(session, *_arrays(pending))
+    return set(held)
 
 
-_STAGING_SQLITE = "CREATE TEMP TABLE IF NOT EXISTS fold_keys (day INTEGER NOT NULL, key BLOB NOT NULL)"
-_STAGING_POSTGRES = "CREATE TEMP TABLE IF NOT EXISTS fold_keys (day integer NOT NULL, key bytea NOT NULL)"
+def _arrays(pairs: list[tuple[date, bytes]]) -> DayKeys:
+    return np.array([day.toordinal() for day, _ in pairs], dtype=np.int64), ledger.as_keys(k for _, k in pairs)
+
+
+def _remembered(session: Session, days: np.ndarray[Any, Any], keys: ledger.Keys) -> list[bytes]:
+    return ledger.as_bytes(keys[ledger.remember(session, days, keys)])
 
 
 def _driver(session: Session) -> Any:
@@ -128,6 +118,8 @@ def lock(session: Session) -> None:
     an ingest of events writes anything, identities included, so two such ingests never wait on each other."""
     if dialect_name(session) == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
+    else:  # a write that changes nothing takes SQLite's write lock now, before the ledger is read
+        session.execute(text("DELETE FROM eventledger WHERE day = -1"))
 
 
 def add_to_rollups(session: Session, rows: Iterable[dict[str, Any]]) -> None:
@@ -194,12 +186,12 @@ def remember_file(session: Session, seen: IngestedFile) -> None:
 
 
 def purge_ledger(session: Session, kept_from: date) -> dict[str, int]:
-    """Forget event keys of days before `kept_from`, and files ingested before it; rows removed per table."""
-    ledger, files = table(UsageEventKey), table(IngestedFile)
+    """Forget event keys of days before `kept_from`, and files ingested before it; keys and files removed."""
+    files = table(IngestedFile)
     start = datetime.combine(kept_from, time.min, tzinfo=UTC)
-    keys = session.execute(delete(ledger).where(ledger.c.day < kept_from.toordinal()))
+    keys = ledger.purge(session, kept_from.toordinal())
     seen = session.execute(delete(files).where(files.c.ingested_at < start))
-    return {"usageeventkey": _count(keys), "ingestedfile": _count(seen)}
+    return {"eventledger": keys, "ingestedfile": _count(seen)}
 
 
 def _count(result: object) -> int:

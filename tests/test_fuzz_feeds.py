@@ -34,8 +34,8 @@ from bot.ingest.feeds.base import (
 )
 from bot.ingest.files import FileReport, ingest_file
 from bot.ingest.store import natural_key, once
-from storage import make_engine, upgrade
-from storage.models import Activity, Billed, Outcome, Seat, Usage, UsageEventKey, WorkDetail, table
+from storage import ledger, make_engine, upgrade
+from storage.models import Activity, Billed, EventLedger, Outcome, Seat, Usage, WorkDetail, table
 from storage.rollups import event_key
 from tests.conftest import FIXTURES
 from tests.test_feeds_outcomes import doc_example
@@ -226,13 +226,13 @@ def stored_keys(engine: Engine) -> set[tuple[Any, ...]]:
         for row_type, (model, columns) in KEYS.items():
             t = table(model)
             found |= {(row_type, *row) for row in conn.execute(select(*(t.c[c] for c in columns)))}
-        found |= {(UsageEventKey, key) for key in conn.execute(select(table(UsageEventKey).c.key)).scalars()}
+        found |= {(EventLedger, key) for key in ledger.stored_keys(conn)}
     return found
 
 
 def _stored_as(key: tuple[Any, ...]) -> tuple[Any, ...]:
     """A usage event is stored as its rollup's figures and its key's hash in the dedup ledger."""
-    return (UsageEventKey, event_key(key[1], key[2])) if key[0] is UsageEvent else key
+    return (EventLedger, event_key(key[1], key[2])) if key[0] is UsageEvent else key
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, select
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow
 from bot.ingest.files import FileReport, ingest_file, ingest_paths
-from storage.models import Identity, IngestRun, Outcome, RejectedRecord, Usage, UsageEventKey, table
+from storage.ledger import key_count
+from storage.models import Identity, IngestRun, Outcome, RejectedRecord, Usage, table
 from tests.conftest import FIXTURES
 
 LITELLM = FIXTURES / "litellm_spend_logs.json"
@@ -67,6 +68,11 @@ def count(engine: Engine, model: type) -> int:
         return int(conn.execute(select(func.count()).select_from(table(model))).scalar_one())
 
 
+def key_count_of(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return key_count(conn)
+
+
 def usage_of(engine: Engine, source: str) -> tuple[int, int]:
     """(rows, requests) a source has in the usage table."""
     usage = table(Usage)
@@ -113,7 +119,7 @@ def test_an_out_of_range_number_costs_its_record_not_the_file_or_the_files_after
     assert (pulls.rejected, pulls.stored) == (0, 31)
     models = [len(record["model_breakdown"]) for record in load(CLAUDE_CODE)["data"]]
     # the 4 requests are folded into rollups (their keys in the dedup ledger); Claude Code rows are daily buckets
-    assert count(engine, UsageEventKey) == 4 and usage_of(engine, "litellm")[1] == 4
+    assert key_count_of(engine) == 4 and usage_of(engine, "litellm")[1] == 4
     claude_rows = count(engine, Usage) - usage_of(engine, "litellm")[0]
     assert claude_rows == sum(models) - models[2] and count(engine, Outcome) == 12 + 31
     with engine.connect() as conn:

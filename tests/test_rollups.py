@@ -23,7 +23,8 @@ from bot.ingest.files import ingest_file, ingest_paths
 from bot.people.directory import sync_directory
 from storage import make_engine, upgrade
 from storage.engine import session_scope
-from storage.models import Identity, IngestedFile, Usage, UsageEventKey, table
+from storage.ledger import key_count
+from storage.models import Identity, IngestedFile, Usage, table
 from storage.rollups import SUMS
 from storage.writes import identity_ids
 from tests.conftest import FIXTURES
@@ -52,6 +53,11 @@ def count(engine: Engine, model: type) -> int:
         return int(conn.execute(select(func.count()).select_from(table(model))).scalar_one())
 
 
+def keys(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return key_count(conn)
+
+
 def spend_line(n: int, user: int, tokens: int, tag: str | None = None, key: str | None = None) -> str:
     start = datetime.combine(FIRST_DAY, datetime.min.time(), UTC) + timedelta(hours=7 * n)
     row = {**TEMPLATE, "request_id": key or f"req-{n}", "user": f"u{user}@acme.test", "prompt_tokens": tokens,
@@ -67,7 +73,7 @@ def test_events_fold_into_one_rollup_per_person_day_and_model(sqlite_engine: Eng
     report = ingest_file(sqlite_engine, log)
     assert (report.records, report.stored) == (4, 4)
     assert sorted(rollups(sqlite_engine).values()) == [(50, 3, 0, 0, 0, 1, 0.05), (300, 3, 0, 0, 0, 3, 0.3)]
-    assert count(sqlite_engine, UsageEventKey) == 4
+    assert keys(sqlite_engine) == 4
 
 
 def test_a_work_reference_is_its_own_rollup_dimension(sqlite_engine: Engine, tmp_path: Path) -> None:
@@ -86,7 +92,7 @@ def test_an_overlapping_file_counts_only_its_new_events(engine: Engine, tmp_path
     second = ingest_file(engine, tmp_path / "b.jsonl")
     assert (first.stored, second.stored, second.duplicates) == (6, 3, 2)
     assert sum(sums[0] for sums in rollups(engine).values()) == 10 * sum(range(9))
-    assert count(engine, UsageEventKey) == 9
+    assert keys(engine) == 9
 
 
 def test_a_file_ingested_before_is_not_parsed_again(sqlite_engine: Engine, tmp_path: Path) -> None:
@@ -125,8 +131,8 @@ def test_the_purge_forgets_event_keys_after_the_dedup_window(sqlite_engine: Engi
     log.write_text("".join(spend_line(n, 1, 10) for n in range(8)))  # 7 hours apart: 4 on the 16th, 3, then 1
     ingest_file(sqlite_engine, log)
     done = purge(sqlite_engine, 400, now=datetime(2026, 12, 19, tzinfo=UTC), dedup_days=31)
-    assert done.removed["usageeventkey"] == 7  # the 16th and 17th are more than 31 days back; the 18th stays
-    assert count(sqlite_engine, UsageEventKey) == 1 and done.removed["usage"] == 0
+    assert done.removed["eventledger"] == 7  # the 16th and 17th are more than 31 days back; the 18th stays
+    assert keys(sqlite_engine) == 1 and done.removed["usage"] == 0
 
 
 LOG = [spend_line(n, n % 3, 7 + n) for n in range(14)]
@@ -196,7 +202,7 @@ def test_the_migration_folds_per_request_rows_with_the_same_person_week_figures(
     rows = _per_request_rows(old)
     upgrade(old)
     assert totals(old, acme_config, prices) == expected
-    assert count(old, UsageEventKey) == rows and count(old, Usage) == count(engine, Usage) < rows
+    assert keys(old) == rows and count(old, Usage) == count(engine, Usage) < rows
     again = ingest_paths(old, EVENT_FILES)  # files ingested before the upgrade count nothing again
     assert [r.stored for r in again] == [0, 0] and totals(old, acme_config, prices) == expected
     old.dispose()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from storage.models import Usage, UsageEventKey, table
+from storage.ledger import key_count
+from storage.models import Usage, table
 from tests.test_rollups import spend_line
 
 EVENTS = 3_000
@@ -36,7 +37,7 @@ def totals(engine: Engine) -> tuple[int, int, int]:
     usage = table(Usage)
     with engine.connect() as conn:
         requests, tokens = conn.execute(select(func.sum(usage.c.requests), func.sum(usage.c.input_tokens))).one()
-        keys = conn.execute(select(func.count()).select_from(table(UsageEventKey))).scalar_one()
+        keys = key_count(conn)
     return int(requests or 0), int(tokens or 0), int(keys)
 
 
