@@ -33,6 +33,7 @@ from storage.models import IngestedFile, Usage, table
 SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
         "requests")
 DIMENSIONS = ("source", "identity_id", "day", "provider", "tool", "model", "billing", "work_ref")
+COLUMNS = (*DIMENSIONS, "record_key", *SUMS, "cost_usd")  # a rollup row, as add_rows takes it
 FOLD_LOCK = 0x746F6B656E  # pg_advisory_xact_lock key: one folding transaction at a time
 CHUNK = 2_000
 LIST_BATCH = 500_000  # listed keys remembered at once (storage.ledger): ~10 MB
@@ -48,10 +49,17 @@ def event_key(source: str, key: str) -> bytes:
 def rollup_key(values: dict[str, Any]) -> str:
     """A rollup row's record_key: `r:` and a 12-byte hash of its dimensions and whether the feed gave its cost
     (a known cost and one priced when read never share a sum). Short, because it is stored twice per rollup."""
-    cost = "p" if values.get("cost_usd") is None else "c"
-    dimensions = (f"{values['identity_id']}\x1f{values['day']}\x1f{values['provider']}\x1f{values['tool']}\x1f"
-                  f"{values['model']}\x1f{values.get('billing') or ''}\x1f{values.get('work_ref') or ''}\x1f{cost}")
-    digest = hashlib.blake2b(dimensions.encode(), digest_size=12).digest()
+    return key_of(values["identity_id"], values["day"], values["provider"], values["tool"], values["model"],
+                  values.get("billing") or "", values.get("work_ref") or "", values.get("cost_usd") is not None)
+
+
+def key_of(identity_id: int, day: date | str, provider: str, tool: str, model: str, billing: str, work_ref: str,
+           cost_known: bool) -> str:
+    """rollup_key from the values themselves (a day as a date or its ISO text): `r:` and the URL-safe base64 of the
+    first 12 bytes of the MD5 of the values joined by \\x1f, which a columnar engine computes too."""
+    dimensions = (f"{identity_id}\x1f{day}\x1f{provider}\x1f{tool}\x1f{model}\x1f{billing}\x1f{work_ref}\x1f"
+                  f"{'c' if cost_known else 'p'}")
+    digest = hashlib.md5(dimensions.encode(), usedforsecurity=False).digest()[:12]
     return ROLLUP_PREFIX + base64.urlsafe_b64encode(digest).decode()
 
 
@@ -137,22 +145,27 @@ def add_to_rollups(session: Session, rows: Iterable[dict[str, Any]]) -> None:
             total[index] += figure
         if total[-1] is not None:
             total[-1] += row["cost_usd"]
+    sqlite = dialect_name(session) == "sqlite"
     ordered = [sums[key] for key in sorted(sums)]
+    for values in ordered if sqlite else ():
+        values[2] = str(values[2])  # the day, as SQLAlchemy stores a Date in SQLite
+    add_rows(session, ordered)
+
+
+def add_rows(session: Session, rows: Sequence[Sequence[Any]]) -> None:
+    """Add rollup rows (COLUMNS' order; no two with the same record_key; the day ISO text on SQLite) to theirs."""
     if dialect_name(session) == "sqlite":  # the driver directly: a rollup a row, and nothing for SQLAlchemy to add
-        for values in ordered:
-            values[2] = str(values[2])  # the day, as SQLAlchemy stores a Date in SQLite
-        _driver(session).executemany(_ADDING_SQLITE, ordered)
+        _driver(session).executemany(_ADDING_SQLITE, rows)
         return
     usage = table(Usage)
-    names = (*DIMENSIONS, "record_key", *SUMS, "cost_usd")
-    for start in range(0, len(ordered), CHUNK):
-        chunk = [dict(zip(names, values, strict=True)) for values in ordered[start : start + CHUNK]]
+    for start in range(0, len(rows), CHUNK):
+        chunk = [dict(zip(COLUMNS, values, strict=True)) for values in rows[start : start + CHUNK]]
         session.execute(_adding(session, usage), chunk)
 
 
 _ADDING_SQLITE = (
-    f"INSERT INTO usage ({', '.join((*DIMENSIONS, 'record_key', *SUMS, 'cost_usd'))}) "
-    f"VALUES ({', '.join('?' * (len(DIMENSIONS) + len(SUMS) + 2))}) ON CONFLICT (source, record_key) DO UPDATE SET "
+    f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (source, record_key) DO UPDATE SET "
     + ", ".join(f"{name} = {name} + excluded.{name}" for name in (*SUMS, "cost_usd"))
 )
 

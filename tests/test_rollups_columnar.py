@@ -36,8 +36,9 @@ def columnar(on: bool) -> Iterator[None]:
         litellm_columnar.MIN_BYTES = saved
 
 
-def varied() -> list[dict[str, Any]]:
-    """Rows that take every branch the parser takes: caches, tags, no provider, naive and offset times, repeats."""
+def varied(repeats: bool = True) -> list[dict[str, Any]]:
+    """Rows that take every branch the parser takes: caches, tags, no provider, naive and offset times, repeats
+    (a file without repeats takes the columnar pass's other branch: its sums come as rollup rows)."""
     rows = [dict(row) for row in TEMPLATE]
     metadata = {name: value for name, value in rows[0]["metadata"].items() if name != "additional_usage_values"}
     rows[0] = {**rows[0], "metadata": {**metadata, **CACHED}, "prompt_tokens": 100}
@@ -48,7 +49,7 @@ def varied() -> list[dict[str, Any]]:
     rows[5] = {**rows[5], "user": "Ana@Acme.Test"}
     rows[8] = {**rows[8], "spend": 0, "startTime": "2026-11-17T08:00:00.5Z", "x_unknown": [1, {"a": None}]}
     rows[9] = {**rows[9], "custom_llm_provider": "", "metadata": {**rows[9]["metadata"], "usage_object": None}}
-    return [*rows, rows[6], rows[0]]  # two requests sent twice
+    return [*rows, rows[6], rows[0]] if repeats else rows  # two requests sent twice
 
 
 def write(path: Path, rows: list[dict[str, Any]], bad: dict[int, str] | None = None) -> Path:
@@ -79,29 +80,35 @@ def both(tmp_path: Path, path: Path, before: Path | None = None, forget: str | N
     return tuple(found)
 
 
+@pytest.fixture(params=[True, False], ids=["repeats", "distinct"])
+def repeats(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
 def counts(report: FileReport) -> tuple[int, ...]:
     return report.records, report.stored, report.duplicates, report.skipped, report.rejected
 
 
-def test_the_columnar_pass_vouches_for_a_clean_file_and_reads_it_at_once(tmp_path: Path) -> None:
-    path = write(tmp_path / "spend.jsonl", varied())
+def test_the_columnar_pass_vouches_for_a_clean_file_and_reads_it_at_once(repeats: bool, tmp_path: Path) -> None:
+    path = write(tmp_path / "spend.jsonl", varied(repeats))
     with columnar(True):
         items = list(FEEDS["litellm"].parse(path))
     assert len(items) == 1 and isinstance(items[0], EventSums)
-    assert (items[0].events, items[0].repeats) == (len(TEMPLATE) + 2, 2)
+    assert (items[0].events, items[0].repeats) == (len(TEMPLATE) + 2 * repeats, 2 * repeats)
     items[0].close()
 
 
-def test_a_clean_file_gives_the_same_rollups_and_tally_either_way(tmp_path: Path) -> None:
-    (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, write(tmp_path / "spend.jsonl", varied()))
-    assert counts(fast) == counts(slow) == (len(TEMPLATE) + 2, len(TEMPLATE), 0, 2, 0)
+def test_a_clean_file_gives_the_same_rollups_and_tally_either_way(repeats: bool, tmp_path: Path) -> None:
+    (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, write(tmp_path / "spend.jsonl", varied(repeats)))
+    assert counts(fast) == counts(slow) == (len(TEMPLATE) + 2 * repeats, len(TEMPLATE), 0, 2 * repeats, 0)
     assert fast_rollups == slow_rollups
     assert {key[8] for key in fast_rollups} >= {"ticket:PLAT-9", "ticket:PLAT-12", "branch:fix/login"}
 
 
-def test_events_stored_before_are_duplicates_either_way(tmp_path: Path) -> None:
+def test_events_stored_before_are_duplicates_either_way(repeats: bool, tmp_path: Path) -> None:
     before = write(tmp_path / "before.jsonl", varied()[:20])
-    (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, write(tmp_path / "spend.jsonl", varied()), before)
+    path = write(tmp_path / "spend.jsonl", varied(repeats))
+    (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, path, before)
     assert counts(fast) == counts(slow) and fast.duplicates == 20
     assert fast_rollups == slow_rollups
 
@@ -129,8 +136,8 @@ def test_a_line_that_is_not_json_is_rejected_at_its_line(tmp_path: Path) -> None
     assert fast_rollups == slow_rollups
 
 
-def test_a_forgotten_persons_events_are_skipped_as_record_by_record(tmp_path: Path) -> None:
-    rows = varied()
+def test_a_forgotten_persons_events_are_skipped_as_record_by_record(repeats: bool, tmp_path: Path) -> None:
+    rows = varied(repeats)
     forgotten = rows[10]["user"].lower()
     (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, write(tmp_path / "spend.jsonl", rows), forget=forgotten)
     assert counts(fast) == counts(slow) and fast.forgotten == slow.forgotten > 0
@@ -143,9 +150,10 @@ def test_a_small_file_is_read_record_by_record(sqlite_engine: Engine, tmp_path: 
     assert not any(isinstance(item, EventSums) for item in FEEDS["litellm"].parse(path))
 
 
-def test_both_databases_store_what_the_columnar_pass_read(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_repeats", [True, False], ids=["repeats", "distinct"])
+def test_both_databases_store_what_the_columnar_pass_read(with_repeats: bool, engine: Engine, tmp_path: Path) -> None:
     before = write(tmp_path / "before.jsonl", varied()[:20])
-    path = write(tmp_path / "spend.jsonl", varied())
+    path = write(tmp_path / "spend.jsonl", varied(with_repeats))
     (slow, slow_rollups), _ = both(tmp_path, path, before)
     with columnar(True):
         ingest_file(engine, before)

@@ -74,6 +74,7 @@ from bot.ingest.feeds.base import (
 from bot.ingest.forgotten import Forgotten
 from bot.ingest.limits import date_window
 from storage import rollups
+from storage.dialect import dialect_name
 from storage.engine import patient
 from storage.models import Activity, Billed, IngestedFile, Outcome, Seat, Usage, WorkDetail
 from storage.writes import delete_stale, identity_ids, learn_links, upsert
@@ -369,8 +370,11 @@ class _Writer:
         """Events read at once: their keys into the ledger, the sums of those it did not hold into the rollups."""
         try:
             held = rollups.fold_keys(self.session, sums.keys())
-            for rows in sums.sums(held):
-                ids = self._identity_ids(list(rows))
+            ids = self._identity_ids([IdentityLink("", ref, ref) for ref in sums.identities()])
+            ready = sums.rollup_rows(ids, held, iso_days=dialect_name(self.session) == "sqlite")
+            for chunk in ready if ready is not None else ():
+                rollups.add_rows(self.session, chunk)
+            for rows in sums.sums(held) if ready is None else ():
                 rollups.add_to_rollups(self.session, (_values(row, ids) for row in rows))
         finally:
             sums.close()

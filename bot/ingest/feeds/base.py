@@ -23,6 +23,7 @@ from bot.config.org import OrgConfig
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
 from bot.ingest import limits
+from storage.rollups import DayKeys
 
 # Identity kinds whose values are case-insensitive (emails, logins); the rest are opaque ids.
 CASE_INSENSITIVE = frozenset({"email", "github", "cursor", "litellm"})
@@ -203,17 +204,25 @@ class EventSums(ABC):
     repeats: int  # of which later copies of an event met earlier in the same file
 
     @abstractmethod
-    def keys(self) -> Iterator[list[tuple[date, bytes]]]:
-        """(day, ledger key) of the first copy of every event, a chunk at a time."""
+    def keys(self) -> Iterator[list[tuple[date, bytes]] | DayKeys]:
+        """(day, ledger key) of the first copy of every event, a chunk at a time: as pairs, or as arrays of day
+        ordinals and keys (storage.ledger)."""
 
     @abstractmethod
     def identities(self) -> set[IdentityRef]:
         """Every identity the events carry."""
 
-    @abstractmethod
     def sums(self, excluded: set[bytes]) -> Iterator[list[UsageRow]]:
         """The first copies' figures summed per rollup, leaving out the events whose keys are in `excluded`, a chunk
-        at a time (a rollup may come in more than one chunk: the store adds them up)."""
+        at a time (a rollup may come in more than one chunk: the store adds them up). Asked for only when
+        `rollup_rows` gives None."""
+        raise NotImplementedError(f"{type(self).__name__} gives rollup rows")
+
+    def rollup_rows(self, ids: dict[tuple[str, str], int], excluded: set[bytes],
+                    iso_days: bool) -> Iterator[list[tuple[Any, ...]]] | None:
+        """The sums as rollup rows ready to add (storage.rollups.add_rows: COLUMNS' order, a record_key once, the
+        day as ISO text when `iso_days`), given every identity's id; None when the feed gives only `sums`."""
+        return None
 
     @abstractmethod
     def records(self) -> Iterator[Record | Rejection]:

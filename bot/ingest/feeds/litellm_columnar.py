@@ -19,14 +19,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bot.ingest import limits
-from bot.ingest.feeds.base import EventSums, IdentityRef, Record, Rejection, UsageRow
+from bot.ingest.feeds.base import EventSums, IdentityRef, Record, Rejection
+from storage import ledger, rollups
+from storage.rollups import DayKeys
 
 SOURCE = "litellm"
 
 MIN_BYTES = 64 * 1024 * 1024  # smaller files are parsed record by record (read at run time: a test may lower it)
 KEY_CHUNK = 20_000
-MEMORY_LIMIT = "96MB"  # DuckDB spills its table of checked events to disk beyond this
+KEYS_AT_ONCE = 1_000_000  # ledger keys handed over at once (16 MB)
+MEMORY_LIMIT = "160MB"  # DuckDB spills beyond this (at 96 MB the checking pass of a large file ran out)
 TEXT = ("request_id", "model", "model_group", "custom_llm_provider", "user", "uid", "alias")
 SAFE_EDGE = r"[A-Za-z0-9_.:/@+\-]"  # a first and last character Python's strip() keeps for sure
 INT = "('UBIGINT', 'BIGINT')"
@@ -47,11 +52,11 @@ SELECT row_number() OVER () AS ord, request_id, spend, prompt_tokens, completion
          '$.additional_usage_values.cache_creation_input_tokens', '$.usage_object',
          '$.usage_object.prompt_tokens_details', '$.usage_object.prompt_tokens_details.cached_tokens',
          '$.usage_object.cache_creation_input_tokens']) AS mv
-FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS!r})
+FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS!r}, maximum_object_size = $limit)
 """
 
 _CHECKED = f"""
-CREATE TEMP TABLE ev AS
+CREATE TEMP VIEW checked AS
 WITH t AS (
   SELECT ord, request_id->>'$' AS rid, json_type(request_id) AS t_rid,
     TRY_CAST(spend AS DOUBLE) AS spend, json_type(spend) AS t_spend,
@@ -86,7 +91,8 @@ WITH t AS (
     DATE '1970-01-01' + CAST(floor(epoch(started) / 86400) AS INTEGER) AS utc_day  -- whatever DuckDB's time zone
   FROM c
 )
-SELECT ord, unhex(md5('litellm' || chr(31) || rid)) AS key, utc_day AS day, who, model_name,
+SELECT ord, md5_number_upper('litellm' || chr(31) || rid) AS a,
+  md5_number_lower('litellm' || chr(31) || rid) AS b, utc_day AS day, who, model_name,
   CASE WHEN coalesce(cl, '') = '' THEN 'unknown' ELSE cl END AS provider, pt - cached - written AS input_tokens,
   ct AS output_tokens, cached, written, spend, tags, slm,
   (t_rid = 'VARCHAR' AND length(rid) >= 1 AND NOT nul
@@ -115,7 +121,8 @@ FROM v
 
 
 class ColumnarSpendLog(EventSums):
-    """A LiteLLM JSON-lines file every record of which the columnar pass vouched for (see the module's invariant)."""
+    """A LiteLLM JSON-lines file every record of which the columnar pass vouched for (see the module's invariant):
+    its checked events in a DuckDB table, numbered, so that of a request sent twice the first copy is counted."""
 
     source = "litellm"
 
@@ -127,44 +134,85 @@ class ColumnarSpendLog(EventSums):
         self.repeats = repeats
         self._records = records
 
-    def keys(self) -> Iterator[list[tuple[date, bytes]]]:
-        result = self.connection.execute("SELECT day, key FROM ev WHERE first ORDER BY ord")
-        while chunk := result.fetchmany(KEY_CHUNK):
-            yield [(day, bytes(key)) for day, key in chunk]
+    def keys(self) -> Iterator[list[tuple[date, bytes]] | DayKeys]:
+        """A day at a time, in slices of at most KEYS_AT_ONCE keys, so memory stays flat for a file of any size."""
+        con = self.connection
+        for day, count in con.execute("SELECT day, count(*) FROM ev WHERE first GROUP BY day ORDER BY day").fetchall():
+            slices = -(-count // KEYS_AT_ONCE)
+            for index in range(slices):
+                low, high = (2**64 * index) // slices, (2**64 * (index + 1)) // slices - 1
+                found = con.execute("SELECT a, b FROM ev WHERE first AND day = ? AND a BETWEEN ? AND ?",
+                                    [day, low, high]).fetchnumpy()
+                keys = np.column_stack([np.asarray(found["a"], dtype=np.uint64),
+                                        np.asarray(found["b"], dtype=np.uint64)])
+                yield np.full(len(keys), day.toordinal(), dtype=np.int64), keys
 
     def identities(self) -> set[IdentityRef]:
         from bot.ingest.feeds.litellm import _person
 
         return {_person(who) for (who,) in self.connection.execute("SELECT DISTINCT who FROM ev").fetchall()}
 
-    def sums(self, excluded: set[bytes]) -> Iterator[list[UsageRow]]:
-        from bot.ingest.feeds.litellm import _model, _person, work_ref  # that module reads files with this one
+    def rollup_rows(self, ids: dict[tuple[str, str], int], excluded: set[bytes],
+                    iso_days: bool) -> Iterator[list[tuple[Any, ...]]]:
+        from bot.ingest.feeds.litellm import _model, _person
 
         con = self.connection
-        pairs = con.execute("SELECT DISTINCT tags, slm FROM ev WHERE tags IS NOT NULL OR slm IS NOT NULL").fetchall()
-        refs = [(tags, slm, ref) for tags, slm in pairs if (ref := work_ref(_loaded(tags), _loaded(slm)))]
-        con.execute("CREATE OR REPLACE TEMP TABLE refs AS SELECT unnest(?) AS tags, unnest(?) AS slm, "
-                    "unnest(?) AS work_ref", [[r[0] for r in refs], [r[1] for r in refs], [r[2] for r in refs]])
-        con.execute("CREATE OR REPLACE TEMP TABLE excluded AS SELECT unnest(?::BLOB[]) AS key", [list(excluded)])
-        joined = ("LEFT JOIN refs r ON ev.tags IS NOT DISTINCT FROM r.tags AND ev.slm IS NOT DISTINCT FROM r.slm"
-                  if refs else "LEFT JOIN (SELECT NULL AS work_ref) r ON true")  # nothing names work: no join
-        unheld = "AND NOT EXISTS (SELECT 1 FROM excluded x WHERE x.key = ev.key)" if excluded else ""
-        result = con.execute(f"""
-            SELECT who, day, provider, model_name, coalesce(r.work_ref, ''), sum(input_tokens), sum(output_tokens),
-                   sum(cached), sum(written), count(*), sum(spend)
-            FROM ev {joined} WHERE first {unheld} GROUP BY ALL""")
+        held = ledger.as_keys(excluded)
+        con.execute("CREATE OR REPLACE TEMP TABLE x AS SELECT unnest(?::UBIGINT[]) AS a, unnest(?::UBIGINT[]) AS b",
+                    [held[:, 0].tolist(), held[:, 1].tolist()])  # the requests the ledger held already
+        con.execute(_GROUPED)
+        whos = [who for (who,) in con.execute("SELECT DISTINCT who FROM g").fetchall()]
+        models = [name for (name,) in con.execute("SELECT DISTINCT model_name FROM g").fetchall()]
+        con.execute("CREATE OR REPLACE TEMP TABLE wm AS SELECT unnest(?::VARCHAR[]) AS who, unnest(?::BIGINT[]) AS id",
+                    [whos, [ids[(ref.kind, ref.value)] for ref in map(_person, whos)]])
+        con.execute("CREATE OR REPLACE TEMP TABLE mm AS SELECT unnest(?::VARCHAR[]) AS model_name, "
+                    "unnest(?::VARCHAR[]) AS model", [models, [_model(name) for name in models]])
+        _work_refs(con)
+        result = con.execute(_ROLLUPS.replace("$day", "CAST(g.day AS VARCHAR)" if iso_days else "g.day"))
         while rows := result.fetchmany(KEY_CHUNK):
-            yield [UsageRow(source=SOURCE, record_key="", identity=_person(who), day=day, provider=provider,
-                            tool="litellm", model=_model(model), input_tokens=int(fresh), output_tokens=int(out),
-                            cache_read_tokens=int(cached), cache_write_tokens=int(written), requests=int(requests),
-                            cost_usd=float(spend), billing="gateway", work_ref=ref)
-                   for who, day, provider, model, ref, fresh, out, cached, written, requests, spend in rows]
+            yield rows
 
     def records(self) -> Iterator[Record | Rejection]:
         return self._records()
 
     def close(self) -> None:
         self.connection.close()
+
+
+_KEPT = ("ord, day, a, b, ok, who, provider, model_name, tags, slm, input_tokens, output_tokens, cached, written, "
+         "spend, true AS first")  # of the checked events: what counting and summing them needs
+
+_GROUPED = """
+CREATE OR REPLACE TEMP TABLE g AS
+SELECT who, day, provider, model_name, tags, slm, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cached) AS c,
+       sum(written) AS w, count(*) AS n, sum(spend) AS s
+FROM ev ANTI JOIN x USING (a, b) WHERE first GROUP BY ALL
+"""
+
+
+_ROLLUPS = f"""
+SELECT '{SOURCE}', id, day, provider, 'litellm', model, 'gateway', work_ref,
+  '{rollups.ROLLUP_PREFIX}' || translate(left(to_base64(unhex(md5(concat_ws(chr(31), id, CAST(day AS VARCHAR),
+    provider, 'litellm', model, 'gateway', work_ref, 'c')))), 16), '+/', '-_'),
+  i, o, c, w, 0, n, s
+FROM (SELECT wm.id, $day AS day, g.provider, mm.model, coalesce(r.work_ref, '') AS work_ref, sum(i) AS i,
+             sum(o) AS o, sum(c) AS c, sum(w) AS w, sum(n) AS n, sum(s) AS s
+      FROM g JOIN wm USING (who) JOIN mm USING (model_name)
+      LEFT JOIN refs r ON g.tags IS NOT DISTINCT FROM r.tags AND g.slm IS NOT DISTINCT FROM r.slm
+      GROUP BY ALL)
+ORDER BY 2, 3
+"""  # rows as storage.rollups.add_rows takes them, each keyed as storage.rollups.key_of keys it
+
+
+def _work_refs(con: Any) -> None:
+    """A `refs` table: the work reference (the parser's own function) of each (tags, metadata) pair read."""
+    from bot.ingest.feeds.litellm import work_ref
+
+    pairs = con.execute("SELECT DISTINCT tags, slm FROM g WHERE tags IS NOT NULL OR slm IS NOT NULL")
+    refs = [(tags, slm, ref) for tags, slm in pairs.fetchall() if (ref := work_ref(_loaded(tags), _loaded(slm)))]
+    con.execute("CREATE OR REPLACE TEMP TABLE refs AS SELECT unnest(?::VARCHAR[]) AS tags, "
+                "unnest(?::VARCHAR[]) AS slm, unnest(?::VARCHAR[]) AS work_ref",
+                [[r[0] for r in refs], [r[1] for r in refs], [r[2] for r in refs]])
 
 
 def _loaded(text: str | None) -> Any:
@@ -187,20 +235,29 @@ def read(path: Path, window: tuple[date, date],
     except duckdb.Error:
         pass  # no time zone support loaded: times are UTC already
     try:
-        quoted = "'" + str(path).replace("'", "''") + "'"  # a view takes no parameters
-        connection.execute(_FIELDS.replace("$path", quoted).replace("$limit", str(int(limits.MAX_JSON_BYTES) + 1)))
-        earliest, latest = (f"DATE '{day.isoformat()}'" for day in window)
-        connection.execute(_CHECKED.replace("$earliest", earliest).replace("$latest", latest))
-        connection.execute("DROP VIEW raw")
+        _views(connection, path, window)
+        connection.execute(f"CREATE TEMP TABLE ev AS SELECT {_KEPT} FROM checked")
         found = connection.execute(
-            "SELECT count(*) FILTER (WHERE ok IS NOT TRUE), count(*), count(DISTINCT key) FROM ev").fetchone()
+            "SELECT count(*) FILTER (WHERE ok IS NOT TRUE), count(*), count(DISTINCT (a, b)) FROM ev").fetchone()
+        bad, count, distinct = found if found is not None else (1, 0, 0)
+        if bad or not count:
+            connection.close()
+            return None
+        if distinct < count:  # which copy of a request came first matters only when one came twice
+            connection.execute("CREATE OR REPLACE TEMP TABLE ev AS SELECT * EXCLUDE (first), "
+                               "ord = min(ord) OVER (PARTITION BY a, b) AS first FROM ev")
     except duckdb.Error:
         connection.close()
         return None
-    bad, count, distinct = found if found is not None else (1, 0, 0)
-    if bad or not count:
-        connection.close()
-        return None
-    first = "true" if distinct == count else "ord = min(ord) OVER (PARTITION BY key)"
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE ev AS SELECT *, {first} AS first FROM ev")
     return ColumnarSpendLog(connection, path, count, count - distinct, records)
+
+
+def _views(connection: Any, path: Path, window: tuple[date, date]) -> None:
+    quoted = "'" + str(path).replace("'", "''") + "'"  # a view takes no parameters
+    fields = _FIELDS.replace("$path", quoted)
+    # a longer line makes DuckDB fail, so the parser rejects it; above DuckDB's own 16 MiB its buffers outgrow
+    # MEMORY_LIMIT, and a longer line falls back to the parser that way
+    fields = fields.replace("$limit", str(min(int(limits.MAX_JSON_BYTES), 16 * 2**20)))
+    connection.execute(fields)
+    earliest, latest = (f"DATE '{day.isoformat()}'" for day in window)
+    connection.execute(_CHECKED.replace("$earliest", earliest).replace("$latest", latest))
