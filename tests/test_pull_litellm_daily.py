@@ -14,7 +14,8 @@ from sqlalchemy import Engine, func, select
 
 from bot.errors import UsageError
 from bot.ingest.files import ingest_paths
-from bot.ingest.pull import PullResult, pull
+from bot.ingest.pull import PullResult, pull, pull_all_configured
+from bot.runtime import Runtime
 from storage import make_engine, upgrade
 from storage.models import Usage, table
 from tests.conftest import FIXTURES
@@ -170,3 +171,16 @@ def test_the_feed_keeps_the_contract(engine: Engine, tmp_path: Path) -> None:
         bad_location=f"results[0].breakdown.model_groups[gpt-4.1].api_key_breakdown[{ELI}]",
         add_unknown_field=_unknown, empty='{"results": [], "metadata": {"page": 1, "total_pages": 1}}',
     ), engine, tmp_path)
+
+
+@pytest.mark.parametrize("choice", ["spend_logs", "daily"])
+def test_litellm_pull_chooses_what_the_daily_job_pulls(choice: str, server: VendorServer, tmp_path: Path) -> None:
+    route_litellm_daily(server, bodies())
+    server.route("GET", "/spend/logs/v2", Reply(body={"data": [], "total_pages": 1}))
+    settings = settings_for(server, litellm_api_key=KEYS["litellm_api_key"], litellm_pull=choice)
+    runtime = Runtime.from_settings(settings, db=f"sqlite:///{tmp_path / 'daily.db'}")
+    results = pull_all_configured(runtime, sleep=lambda _: None, clock=lambda: NOW)
+    expected = "litellm_daily" if choice == "daily" else "litellm"
+    assert [(r.source, r.status) for r in results] == [(expected, "ok")]
+    assert bool(server.seen(PATH)) == (choice == "daily")
+    assert bool(server.seen("/spend/logs/v2")) == (choice == "spend_logs")

@@ -7,7 +7,7 @@ database URL is shown as `***` (`redact_url`).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +32,10 @@ DOCUMENTED = {
     "CURSOR_API_URL": "base URL of the Cursor Admin API",
     "LITELLM_API_KEY": "LiteLLM master key or admin virtual key for `tokenworth pull litellm`",
     "LITELLM_API_URL": "base URL of your LiteLLM proxy (required to pull from it)",
+    "LITELLM_PULL": (
+        "what the daily job pulls from LiteLLM: `spend_logs` (every request; the default) or `daily` (the proxy's "
+        "own per-day aggregates, for gateways too large to ship their logs)"
+    ),
     "GITHUB_TOKEN": (
         "GitHub token for `tokenworth pull github` and `github-copilot` (read:org, manage_billing:copilot, repo)"
     ),
@@ -85,6 +89,7 @@ class Settings(BaseSettings):
     cursor_api_url: str = "https://api.cursor.com"
     litellm_api_key: SecretStr | None = None
     litellm_api_url: str | None = None
+    litellm_pull: Literal["spend_logs", "daily"] = "spend_logs"
     github_token: SecretStr | None = None
     github_org: str | None = None
     github_repos: str | None = None

@@ -42,7 +42,8 @@ VENDORS: dict[str, Vendor] = {
 }
 # the 2026 billing feeds
 VENDORS.update({v.name: v for v in (claude_enterprise.VENDOR, codex.VENDOR, copilot_credits.VENDOR, cursor_ai.VENDOR)})
-# Pulled only when named (`litellm:daily`): a gateway that ships its spend logs needs no aggregates of them.
+# Pulled only when named (`litellm:daily`, or LITELLM_PULL=daily for the daily job): a gateway that ships its
+# spend logs needs no aggregates of them.
 NAMED_ONLY: dict[str, tuple[SubFeed, ...]] = {"litellm": (litellm_daily.FEED,)}
 
 Clock = Callable[[], datetime]
@@ -113,8 +114,9 @@ def pull_all_configured(runtime: Runtime, *, sleep: Sleep = time.sleep, clock: C
     for vendor in VENDORS.values():
         if not vendor.configured(settings):
             continue
+        spec = "litellm:daily" if vendor.name == "litellm" and settings.litellm_pull == "daily" else vendor.name
         try:
-            results += pull(runtime.engine, settings, vendor.name, sleep=sleep, clock=clock, sink=sink)
+            results += pull(runtime.engine, settings, spec, sleep=sleep, clock=clock, sink=sink)
         except TokenworthError as exc:
             log.error("pull %s: %s", vendor.name, exc)
             results.append(PullResult(vendor.name, "failed", error=str(exc)))
