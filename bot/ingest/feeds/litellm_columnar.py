@@ -29,9 +29,9 @@ from storage.rollups import DayKeys
 SOURCE = "litellm"
 
 MIN_BYTES = 64 * 1024 * 1024  # smaller files are parsed record by record (read at run time: a test may lower it)
-KEY_CHUNK = 20_000
+ROWS_AT_ONCE = 5_000  # rollup rows handed over at once (Python tuples: ~4 MB)
 KEYS_AT_ONCE = 1_000_000  # ledger keys handed over at once (16 MB)
-MEMORY_LIMIT = "160MB"  # DuckDB spills beyond this (at 96 MB the checking pass of a large file ran out)
+MEMORY_LIMIT = "160MB"  # DuckDB spills beyond this (at 128 MB the checking pass of 2M events ran out)
 TEXT = ("request_id", "model", "model_group", "custom_llm_provider", "user", "uid", "alias")
 SAFE_EDGE = r"[A-Za-z0-9_.:/@+\-]"  # a first and last character Python's strip() keeps for sure
 INT = "('UBIGINT', 'BIGINT')"
@@ -122,7 +122,7 @@ FROM v
 
 class ColumnarSpendLog(EventSums):
     """A LiteLLM JSON-lines file every record of which the columnar pass vouched for (see the module's invariant):
-    its checked events in a DuckDB table, numbered, so that of a request sent twice the first copy is counted."""
+    the first copy of each of its checked requests in a DuckDB table."""
 
     source = "litellm"
 
@@ -137,11 +137,11 @@ class ColumnarSpendLog(EventSums):
     def keys(self) -> Iterator[list[tuple[date, bytes]] | DayKeys]:
         """A day at a time, in slices of at most KEYS_AT_ONCE keys, so memory stays flat for a file of any size."""
         con = self.connection
-        for day, count in con.execute("SELECT day, count(*) FROM ev WHERE first GROUP BY day ORDER BY day").fetchall():
+        for day, count in con.execute("SELECT day, count(*) FROM ev GROUP BY day ORDER BY day").fetchall():
             slices = -(-count // KEYS_AT_ONCE)
             for index in range(slices):
                 low, high = (2**64 * index) // slices, (2**64 * (index + 1)) // slices - 1
-                found = con.execute("SELECT a, b FROM ev WHERE first AND day = ? AND a BETWEEN ? AND ?",
+                found = con.execute("SELECT a, b FROM ev WHERE day = ? AND a BETWEEN ? AND ?",
                                     [day, low, high]).fetchnumpy()
                 keys = np.column_stack([np.asarray(found["a"], dtype=np.uint64),
                                         np.asarray(found["b"], dtype=np.uint64)])
@@ -161,6 +161,7 @@ class ColumnarSpendLog(EventSums):
         con.execute("CREATE OR REPLACE TEMP TABLE x AS SELECT unnest(?::UBIGINT[]) AS a, unnest(?::UBIGINT[]) AS b",
                     [held[:, 0].tolist(), held[:, 1].tolist()])  # the requests the ledger held already
         con.execute(_GROUPED)
+        con.execute("DROP TABLE ev")  # its sums are in g now: the memory is better spent on the joins
         whos = [who for (who,) in con.execute("SELECT DISTINCT who FROM g").fetchall()]
         models = [name for (name,) in con.execute("SELECT DISTINCT model_name FROM g").fetchall()]
         con.execute("CREATE OR REPLACE TEMP TABLE wm AS SELECT unnest(?::VARCHAR[]) AS who, unnest(?::BIGINT[]) AS id",
@@ -169,7 +170,7 @@ class ColumnarSpendLog(EventSums):
                     "unnest(?::VARCHAR[]) AS model", [models, [_model(name) for name in models]])
         _work_refs(con)
         result = con.execute(_ROLLUPS.replace("$day", "CAST(g.day AS VARCHAR)" if iso_days else "g.day"))
-        while rows := result.fetchmany(KEY_CHUNK):
+        while rows := result.fetchmany(ROWS_AT_ONCE):
             yield rows
 
     def records(self) -> Iterator[Record | Rejection]:
@@ -179,14 +180,14 @@ class ColumnarSpendLog(EventSums):
         self.connection.close()
 
 
-_KEPT = ("ord, day, a, b, ok, who, provider, model_name, tags, slm, input_tokens, output_tokens, cached, written, "
-         "spend, true AS first")  # of the checked events: what counting and summing them needs
+_KEPT = ("day, a, b, ok, who, provider, model_name, tags, slm, input_tokens, output_tokens, cached, written, "
+         "spend")  # of the checked events: what counting and summing them needs
 
 _GROUPED = """
 CREATE OR REPLACE TEMP TABLE g AS
 SELECT who, day, provider, model_name, tags, slm, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cached) AS c,
        sum(written) AS w, count(*) AS n, sum(spend) AS s
-FROM ev ANTI JOIN x USING (a, b) WHERE first GROUP BY ALL
+FROM ev ANTI JOIN x USING (a, b) GROUP BY ALL
 """
 
 
@@ -200,7 +201,7 @@ FROM (SELECT wm.id, $day AS day, g.provider, mm.model, coalesce(r.work_ref, '') 
       FROM g JOIN wm USING (who) JOIN mm USING (model_name)
       LEFT JOIN refs r ON g.tags IS NOT DISTINCT FROM r.tags AND g.slm IS NOT DISTINCT FROM r.slm
       GROUP BY ALL)
-ORDER BY 2, 3
+ORDER BY 2, 3  -- a person's days together: fewer pages touched in the usage table
 """  # rows as storage.rollups.add_rows takes them, each keyed as storage.rollups.key_of keys it
 
 
@@ -247,8 +248,8 @@ def read(path: Path, window: tuple[date, date],
         if distinct < count:  # ...unless a request came twice: then the first copy is the one counted
             connection.execute("SET preserve_insertion_order = true; DROP TABLE ev; DROP VIEW checked; DROP VIEW raw")
             _views(connection, path, window, numbered=True)
-            connection.execute(f"CREATE TEMP TABLE ev AS SELECT * EXCLUDE (first), "
-                               f"ord = min(ord) OVER (PARTITION BY a, b) AS first FROM (SELECT {_KEPT} FROM checked)")
+            connection.execute(f"CREATE TEMP TABLE ev AS SELECT {_KEPT} FROM (SELECT *, ord = min(ord) OVER "
+                               f"(PARTITION BY a, b) AS first FROM checked) WHERE first")
     except duckdb.Error:
         connection.close()
         return None
