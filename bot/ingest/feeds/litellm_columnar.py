@@ -157,11 +157,9 @@ class ColumnarSpendLog(EventSums):
         from bot.ingest.feeds.litellm import _model, _person
 
         con = self.connection
-        held = ledger.as_keys(excluded)
-        con.execute("CREATE OR REPLACE TEMP TABLE x AS SELECT unnest(?::UBIGINT[]) AS a, unnest(?::UBIGINT[]) AS b",
-                    [held[:, 0].tolist(), held[:, 1].tolist()])  # the requests the ledger held already
-        con.execute(_GROUPED)
-        con.execute("DROP TABLE ev")  # its sums are in g now: the memory is better spent on the joins
+        if excluded:  # requests the ledger held already: summed again without them
+            _group(con, excluded)
+        con.execute("DROP TABLE ev")  # its sums are in g: the memory is better spent on the joins
         whos = [who for (who,) in con.execute("SELECT DISTINCT who FROM g").fetchall()]
         models = [name for (name,) in con.execute("SELECT DISTINCT model_name FROM g").fetchall()]
         con.execute("CREATE OR REPLACE TEMP TABLE wm AS SELECT unnest(?::VARCHAR[]) AS who, unnest(?::BIGINT[]) AS id",
@@ -203,6 +201,13 @@ FROM (SELECT wm.id, $day AS day, g.provider, mm.model, coalesce(r.work_ref, '') 
       GROUP BY ALL)
 ORDER BY 2, 3  -- a person's days together: fewer pages touched in the usage table
 """  # rows as storage.rollups.add_rows takes them, each keyed as storage.rollups.key_of keys it
+
+
+def _group(con: Any, excluded: set[bytes]) -> None:
+    held = ledger.as_keys(excluded)
+    con.execute("CREATE OR REPLACE TEMP TABLE x AS SELECT unnest(?::UBIGINT[]) AS a, unnest(?::UBIGINT[]) AS b",
+                [held[:, 0].tolist(), held[:, 1].tolist()])
+    con.execute(_GROUPED)
 
 
 def _work_refs(con: Any) -> None:
@@ -250,6 +255,7 @@ def read(path: Path, window: tuple[date, date],
             _views(connection, path, window, numbered=True)
             connection.execute(f"CREATE TEMP TABLE ev AS SELECT {_KEPT} FROM (SELECT *, ord = min(ord) OVER "
                                f"(PARTITION BY a, b) AS first FROM checked) WHERE first")
+        _group(connection, set())  # summed now, so that running out of memory here means reading it record by record
     except duckdb.Error:
         connection.close()
         return None
