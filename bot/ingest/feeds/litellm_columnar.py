@@ -5,8 +5,11 @@ parser (bot.ingest.feeds.litellm) accepts, with the same figures: each field of 
 type the parser's model takes, strings that Python would strip or that hold a NUL, times outside a plain ISO
 form, a prompt smaller than its cached tokens, a day outside the window, all make it refuse. A refused file (or one
 DuckDB cannot read: broken JSON, a line over the limit, not UTF-8) is parsed record by record, so its rejections
-have exactly the parser's locations and reasons and its good records are kept. What the pass keeps is, per event,
-its ledger key and day, and per rollup its sums; the work reference uses the parser's own function.
+have exactly the parser's locations and reasons and its good records are kept (so is a file DuckDB runs out of
+memory on). What the pass keeps is, per request, its ledger key (MD5, as storage.rollups.event_key) and day, and
+per rollup its sums, keyed as storage.rollups.key_of keys it; the person, model and work reference are named by
+the parser's own functions, once per distinct value. Only when a request appears twice is the file read again
+in order, so that its first copy is the one counted.
 """
 
 from __future__ import annotations
