@@ -1,7 +1,8 @@
 """Cursor Admin API `POST /teams/filtered-usage-events`: one usage event per request, at Cursor's list price.
 
 An event's key carries a fingerprint of its figures, so a repeated event (pages that overlap) has the
-same key and is counted once by the store.
+same key and is counted once by the store. A page of cursor_events_columnar.MIN_BYTES or more is read column-wise
+when that pass vouches for every event, and record by record here otherwise.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from bot.core.prices import normalise_model
+from bot.ingest.feeds import cursor_events_columnar
 from bot.ingest.feeds.base import (
     BAD_RECORD,
     BaseFeed,
+    EventSums,
     IdentityRef,
     Record,
     Rejection,
@@ -26,6 +29,7 @@ from bot.ingest.feeds.base import (
     json_list,
     reason,
 )
+from bot.ingest.limits import date_window
 
 SOURCE = "cursor_events"
 _OPENAI_MODEL = re.compile(r"^(gpt|o\d)")
@@ -59,7 +63,14 @@ class CursorUsageEventsFeed(BaseFeed):
     def sniff(self, head: str) -> bool:
         return '"usageEvents"' in head or ('"userEmail"' in head and '"isTokenBasedCall"' in head)
 
-    def parse(self, path: Path) -> Iterator[Record | Rejection]:
+    def parse(self, path: Path) -> Iterator[Record | Rejection | EventSums]:
+        columnar = cursor_events_columnar.read(path, date_window(), lambda: self._records(path))
+        if columnar is not None:
+            yield columnar
+            return
+        yield from self._records(path)
+
+    def _records(self, path: Path) -> Iterator[Record | Rejection]:
         events = json_list(path, "usageEvents", "a Cursor filtered-usage-events response")
         for index, raw in enumerate(events):
             where = f"usageEvents[{index}]"
