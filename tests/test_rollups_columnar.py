@@ -159,3 +159,15 @@ def test_both_databases_store_what_the_columnar_pass_read(with_repeats: bool, en
         ingest_file(engine, before)
         fast = ingest_file(engine, path)
     assert counts(fast) == counts(slow) and rollups(engine) == slow_rollups
+
+
+@pytest.mark.parametrize("tail", [
+    ", }", ', "x": -inf}', ', "x": nan}', ', "x": [1, ]}', ', "x": ' + "1" * 4400 + "}",  # JSON DuckDB takes...
+    ', "x": NaN}', ', "x": -Infinity}',  # ...and JSON both take
+], ids=["trailing-comma", "inf", "nan", "trailing-comma-in-list", "long-int", "NaN", "Infinity"])
+def test_a_line_duckdb_would_take_is_rejected_as_the_parser_rejects_it(tail: str, tmp_path: Path) -> None:
+    rows = varied(repeats=False)
+    path = write(tmp_path / "spend.jsonl", rows, bad={7: json.dumps(rows[7])[:-1] + tail})
+    (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, path)
+    assert fast.errors == slow.errors and counts(fast) == counts(slow)
+    assert fast_rollups == slow_rollups

@@ -181,6 +181,16 @@ class ColumnarSpendLog(EventSums):
         self.connection.close()
 
 
+_NOT_FINITE = "[+-]?[nNiI][aAnN][nNfF]"
+_LENIENT = f"""
+SELECT count(*) FILTER (WHERE regexp_matches(line, ',[ \\t\\r]*([\\]}}]|{_NOT_FINITE})')
+  OR regexp_matches(line, ':[ \\t\\r]*{_NOT_FINITE}') OR regexp_matches(line, '\\[[ \\t\\r]*{_NOT_FINITE}')
+  OR CASE WHEN length(line) > 4300 THEN regexp_matches(line, '[0-9]{{1000}}') ELSE false END)
+FROM read_csv($path, columns = {{'line': 'VARCHAR'}}, delim = chr(1), quote = '', escape = '', header = false,
+              auto_detect = false)
+"""  # lines DuckDB's JSON reader takes and Python's refuses: a trailing comma, nan or inf spelled otherwise than
+# NaN and Infinity, an integer longer than Python converts (each looked for loosely, literals first, so RE2 is fast)
+
 _KEPT = ("day, a, b, ok, who, provider, model_name, tags, slm, input_tokens, output_tokens, cached, written, "
          "spend")  # of the checked events: what counting and summing them needs
 
@@ -245,6 +255,10 @@ def read(path: Path, window: tuple[date, date],
         pass  # no time zone support loaded: times are UTC already
     try:
         connection.execute("SET preserve_insertion_order = false")  # twice as fast; the order is not needed...
+        lenient = connection.execute(_LENIENT.replace("$path", _quoted(path))).fetchone()
+        if lenient is None or lenient[0]:
+            connection.close()
+            return None
         _views(connection, path, window, numbered=False)
         connection.execute(f"CREATE TEMP TABLE ev AS SELECT {_KEPT} FROM checked")
         found = connection.execute(
@@ -265,9 +279,12 @@ def read(path: Path, window: tuple[date, date],
     return ColumnarSpendLog(connection, path, count, count - distinct, records)
 
 
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"  # a view takes no parameters
+
+
 def _views(connection: Any, path: Path, window: tuple[date, date], numbered: bool) -> None:
-    quoted = "'" + str(path).replace("'", "''") + "'"  # a view takes no parameters
-    fields = _FIELDS.replace("$path", quoted).replace("$ord", "row_number() OVER ()" if numbered else "0")
+    fields = _FIELDS.replace("$path", _quoted(path)).replace("$ord", "row_number() OVER ()" if numbered else "0")
     # a longer line makes DuckDB fail, so the parser rejects it; above DuckDB's own 16 MiB its buffers outgrow
     # MEMORY_LIMIT, and a longer line falls back to the parser that way
     fields = fields.replace("$limit", str(min(int(limits.MAX_JSON_BYTES), 16 * 2**20)))
