@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,7 +105,7 @@ def _read(raw: Any) -> tuple[Row, ...]:
     if record.date.tzinfo is None or record.date.utcoffset():
         got = record.date.isoformat()
         raise ValueError(f"date: expected a UTC timestamp like 2026-11-17T00:00:00Z (got {got})")
-    return tuple(_rows(record, identity))
+    return _rows(record, identity)
 
 
 def _identity(actor: _Actor) -> IdentityRef:
@@ -117,31 +118,34 @@ def _identity(actor: _Actor) -> IdentityRef:
     return IdentityRef.of("anthropic_key_name", actor.api_key_name)
 
 
-def _rows(record: _Record, identity: IdentityRef) -> Iterator[Row]:
+def _rows(record: _Record, identity: IdentityRef) -> tuple[Row, ...]:
+    """The record's usage row per model, then one activity row per counter (in METRICS order)."""
     day = record.date.date()
     base_key = f"{day}|{identity.kind}:{identity.value}|{'remote' if record.is_remote else 'local'}"
-    for use in record.model_breakdown:
-        model = normalise_model(use.model)
-        cost = use.estimated_cost.amount / 100 if use.estimated_cost else None  # the API reports cents
-        yield UsageRow(
-            source=SOURCE, record_key=f"{base_key}|{model}", identity=identity, day=day,
-            provider="anthropic", tool="claude_code", model=model,
-            input_tokens=use.tokens.input, output_tokens=use.tokens.output,
-            cache_read_tokens=use.tokens.cache_read, cache_write_tokens=use.tokens.cache_creation,
-            cost_usd=cost, billing=record.customer_type,
-        )
+    usage = [_usage(use, base_key, identity, day, record.customer_type) for use in record.model_breakdown]
     core = record.core_metrics
-    counters = {
-        "sessions": core.num_sessions,
-        "lines_added": core.lines_of_code.added,
-        "lines_removed": core.lines_of_code.removed,
-        "commits": core.commits_by_claude_code,
-        "pull_requests": core.pull_requests_by_claude_code,
-        "edits_accepted": sum(d.accepted for d in record.tool_actions.values()),
-        "edits_rejected": sum(d.rejected for d in record.tool_actions.values()),
-    }
-    for metric, value in counters.items():
-        yield ActivityRow(SOURCE, base_key, identity, day, metric, value)
+    decisions = record.tool_actions.values()
+    counts = (core.num_sessions, core.lines_of_code.added, core.lines_of_code.removed, core.commits_by_claude_code,
+              core.pull_requests_by_claude_code, sum(d.accepted for d in decisions), sum(d.rejected for d in decisions))
+    return (*usage, *[ActivityRow(SOURCE, base_key, identity, day, metric, value)
+                      for metric, value in zip(METRICS, counts, strict=True)])
+
+
+def _usage(use: _ModelUse, base_key: str, identity: IdentityRef, day: date, billing: str | None) -> UsageRow:
+    model = _model(use.model)
+    cost = use.estimated_cost.amount / 100 if use.estimated_cost else None  # the API reports cents
+    tokens = use.tokens
+    return UsageRow(
+        source=SOURCE, record_key=f"{base_key}|{model}", identity=identity, day=day,
+        provider="anthropic", tool="claude_code", model=model,
+        input_tokens=tokens.input, output_tokens=tokens.output,
+        cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_creation,
+        cost_usd=cost, billing=billing,
+    )
+
+
+METRICS = ("sessions", "lines_added", "lines_removed", "commits", "pull_requests", "edits_accepted", "edits_rejected")
+_model = lru_cache(maxsize=1_024)(normalise_model)  # a page names a handful of models, each thousands of times
 
 
 FEED = ClaudeCodeAnalyticsFeed()
