@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from bot.ingest.feeds import FEEDS, detect
 from bot.ingest.feeds.base import Record, Rejection
 from bot.ingest.files import ingest_file
-from bot.ingest.store import once
+from bot.ingest.once import once
 
 
 @dataclass(frozen=True)

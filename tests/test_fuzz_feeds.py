@@ -33,7 +33,7 @@ from bot.ingest.feeds.base import (
     WorkRow,
 )
 from bot.ingest.files import FileReport, ingest_file
-from bot.ingest.store import natural_key, once
+from bot.ingest.once import natural_key, once
 from storage import ledger, make_engine, upgrade
 from storage.models import Activity, Billed, EventLedger, Outcome, Seat, Usage, WorkDetail, table
 from storage.rollups import event_key

@@ -15,7 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ingest.feeds import FEEDS
 from bot.ingest.feeds.base import BaseFeed, IdentityLink, IdentityRef, Record, Rejection, Row, UsageRow
-from bot.ingest.store import Item, Once, Tally, natural_key, once, store_records
+from bot.ingest.once import Item, Once, natural_key, once
+from bot.ingest.store import Tally, store_records
 from storage import make_engine, upgrade
 from storage.dialect import insert
 from storage.engine import session_scope

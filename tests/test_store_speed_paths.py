@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
 from bot.errors import FeedError
+from bot.ingest import once as once_module
 from bot.ingest import store as store_module
 from bot.ingest.bounds import all_fine, ordinals, problem
 from bot.ingest.feeds.base import ActivityRow, IdentityLink, IdentityRef, Record, Rejection, UsageRow
-from bot.ingest.store import Item, Tally, once, store_records
+from bot.ingest.once import Item, once
+from bot.ingest.store import Tally, store_records
 from storage.engine import session_scope
 from storage.models import Activity, Identity, Usage
 from storage.models import table as table_of
@@ -110,7 +112,7 @@ def test_a_key_twice_in_one_column_batch_is_refused(engine: Engine) -> None:
 def test_a_repeat_batches_later_is_rejected_naming_where_it_first_came(engine: Engine) -> None:
     items: list[Item] = [day_record(n) for n in range(12)]
     items.append(Record("data[12]", (usage("k3", 3, tokens=9),)))
-    admitted = list(store_module.Once(unique_keys=True, batch=5).batches(items))
+    admitted = list(once_module.Once(unique_keys=True, batch=5).batches(items))
     rejections = [item for _, batch in admitted for item in batch if isinstance(item, Rejection)]
     assert rejections == [Rejection("data[12]", "the same line (k3) appears twice in this file: it repeats data[3]")]
 
@@ -127,7 +129,7 @@ def test_a_batch_with_a_link_a_reading_or_a_repeat_is_admitted_record_by_record(
 
 def test_identity_ids_past_the_remembered_limit_are_all_found(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "KNOWN_IDENTITIES", 4)
-    batch = store_module.BATCH
+    batch = once_module.BATCH
     items: list[Item] = [day_record(n, who=n % 6) for n in range(batch)]  # then people known and one new
     items += [day_record(n, who=n % 7) for n in range(batch, batch + 10)]
     assert counts(store(engine, items)) == (batch + 10, batch + 10, 0, 0, 0)
