@@ -25,7 +25,7 @@ from storage import make_engine, upgrade
 from storage.engine import session_scope
 from storage.ledger import key_count
 from storage.models import Identity, IngestedFile, Usage, table
-from storage.rollups import SUMS
+from storage.rollups import SUMS, rollup_key
 from storage.writes import identity_ids
 from tests.conftest import FIXTURES
 from tests.test_counted_once import totals
@@ -234,3 +234,29 @@ def _other(url: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_the_md5_migration_rekeys_rollups_and_leaves_other_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0013")
+    usage = sa_table("usage", *(column(name) for name in (
+        "source", "record_key", "identity_id", "day", "provider", "tool", "model", "billing", "work_ref", "cost_usd",
+        "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "requests")))
+    figures = {"input_tokens": 1, "output_tokens": 2, "cache_read_tokens": 0, "cache_write_tokens": 0, "requests": 1}
+    with engine.begin() as conn:
+        conn.execute(insert(sa_table("identity", column("kind"), column("value"))).values(kind="litellm", value="ana"))
+        identity = conn.execute(select(column("id")).select_from(sa_table("identity"))).scalar_one()
+        common = {"identity_id": identity, "day": date(2026, 11, 17), "provider": "openai", "model": "gpt-5",
+                  "work_ref": "", **figures}
+        conn.execute(insert(usage), [
+            {**common, "source": "litellm", "record_key": "r:blake2b-era-key", "tool": "litellm", "billing": "gateway",
+             "cost_usd": 0.5},
+            {**common, "source": "claude_code", "record_key": "2026-11-17|ana|gpt-5", "tool": "claude_code",
+             "billing": "api", "cost_usd": None},
+        ])
+    upgrade(engine)
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(usage.c.source, usage.c.record_key)).all())
+    assert found["litellm"] == rollup_key({**common, "tool": "litellm", "billing": "gateway", "cost_usd": 0.5})
+    assert found["claude_code"] == "2026-11-17|ana|gpt-5"
+    engine.dispose()
