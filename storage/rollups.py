@@ -23,19 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from storage import ledger
 from storage.dialect import dialect_name, insert
-from storage.models import IngestedFile, Usage, table
+from storage.models import IngestedFile, table
 
 SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
         "requests")
 DIMENSIONS = ("source", "identity_id", "day", "provider", "tool", "model", "billing", "work_ref")
 COLUMNS = (*DIMENSIONS, "record_key", *SUMS, "cost_usd")  # a rollup row, as add_rows takes it
 FOLD_LOCK = 0x746F6B656E  # pg_advisory_xact_lock key: one folding transaction at a time
-CHUNK = 2_000
 LIST_BATCH = 500_000  # listed keys remembered at once (storage.ledger): ~10 MB
 ROLLUP_PREFIX = "r:"  # a rollup's record_key; no vendor key starts so (they are request ids, days)
 
@@ -157,24 +156,31 @@ def add_rows(session: Session, rows: Sequence[Sequence[Any]]) -> None:
     if dialect_name(session) == "sqlite":  # the driver directly: a rollup a row, and nothing for SQLAlchemy to add
         _driver(session).executemany(_ADDING_SQLITE, rows)
         return
-    usage = table(Usage)
-    for start in range(0, len(rows), CHUNK):
-        chunk = [dict(zip(COLUMNS, values, strict=True)) for values in rows[start : start + CHUNK]]
-        session.execute(_adding(session, usage), chunk)
+    with _driver(session).cursor() as cursor:  # PostgreSQL: COPY to a staging table, then one upsert from it
+        cursor.execute(_STAGING_POSTGRES)
+        with cursor.copy(f"COPY adding ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
+        cursor.execute(_ADDING_POSTGRES)
+        cursor.execute("TRUNCATE adding")
 
+
+_STAGING_POSTGRES = (
+    "CREATE TEMP TABLE IF NOT EXISTS adding (source text, identity_id integer, day date, provider text, tool text, "
+    "model text, billing text, work_ref text, record_key text, "
+    + ", ".join(f"{name} bigint" for name in SUMS) + ", cost_usd double precision) ON COMMIT DELETE ROWS"
+)
+_ADDING_POSTGRES = (
+    f"INSERT INTO usage ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM adding "
+    "ON CONFLICT (source, record_key) DO UPDATE SET "
+    + ", ".join(f"{name} = usage.{name} + excluded.{name}" for name in (*SUMS, "cost_usd"))
+)
 
 _ADDING_SQLITE = (
     f"INSERT INTO usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (source, record_key) DO UPDATE SET "
     + ", ".join(f"{name} = {name} + excluded.{name}" for name in (*SUMS, "cost_usd"))
 )
-
-
-def _adding(session: Session, usage: Table) -> Any:
-    statement = insert(session, usage)
-    new = statement.excluded
-    added = {name: usage.c[name] + new[name] for name in (*SUMS, "cost_usd")}
-    return statement.on_conflict_do_update(index_elements=[usage.c.source, usage.c.record_key], set_=added)
 
 
 def file_digest(path: Path) -> bytes | None:
