@@ -14,6 +14,7 @@ from bot.config.org import OrgConfig, load_config
 from bot.core.prices import PriceTable
 from bot.people.directory import sync_directory
 from storage import make_engine, upgrade
+from tests.fakes.vendor_server import VendorServer
 from tests.pg import PostgresServer, find_postgres_bin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +86,18 @@ def acme_engine(engine: Engine, acme_config: OrgConfig) -> Engine:
 @pytest.fixture(scope="session")
 def prices(acme_config: OrgConfig) -> PriceTable:
     return PriceTable.builtin(acme_config.prices)
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No stray .env and no vendor key from the shell: a test's settings are what it gives (tests.pull_helpers)."""
+    from tests.pull_helpers import clear_environment  # it reads this module's FIXTURES
+
+    clear_environment(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def server() -> Iterator[VendorServer]:
+    """A local fake vendor API, empty until a test routes it; a module may override it with a routed one."""
+    with VendorServer() as running:
+        yield running

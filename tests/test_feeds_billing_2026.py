@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from storage.engine import session_scope
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import KEYS, NOW, Collected, clear_environment, day, settings_for, stored
+from tests.pull_helpers import KEYS, NOW, Collected, day, settings_for, stored
 
 COPILOT = FIXTURES / "copilot_user_metrics.ndjson"
 CREDIT_BILLING = FIXTURES / "copilot_ai_credit_usage.json"
@@ -185,15 +185,7 @@ def test_an_enterprise_seat_only_person_has_usage_and_a_yield_and_copilot_only_p
 # Pulls against the fake vendor server
 
 
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def server() -> Iterator[VendorServer]:
-    with VendorServer() as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 def run(server: VendorServer, engine: Engine, spec: str, since: str | None, until: str | None,

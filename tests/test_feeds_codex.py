@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,12 @@ from storage import make_engine, upgrade
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import NOW, clear_environment, day, settings_for, stored
+from tests.pull_helpers import NOW, day, settings_for, stored
 
 CODEX = FIXTURES / "codex_usage.json"
 PATH = "/analytics/codex/workspaces/ws_acme/usage"
+
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 def edit(text: str, change: Callable[[dict[str, Any]], None]) -> str:
@@ -66,13 +68,6 @@ def test_rows_it_cannot_rely_on_are_rejected(tmp_path: Path, change: Callable[[d
     bad.write_text(edit(CODEX.read_text(), lambda d: change(d["data"][0])))
     rejected = [i for i in FEEDS["codex_usage"].parse(bad) if isinstance(i, Rejection)]
     assert [r.location for r in rejected] == ["data[0]"] and reason in rejected[0].reason
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[VendorServer]:
-    clear_environment(monkeypatch, tmp_path)
-    with VendorServer() as running:
-        yield running
 
 
 def test_the_pull_pages_retries_resumes_and_stores_what_the_file_stores(

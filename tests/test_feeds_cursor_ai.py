@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,13 @@ from storage.engine import session_scope
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import KEYS, NOW, clear_environment, day, settings_for, stored
+from tests.pull_helpers import KEYS, NOW, day, settings_for, stored
 
 COMMITS = FIXTURES / "cursor_ai_commits.json"
 PULLS = json.loads((FIXTURES / "github_pulls.json").read_text())
 PATH = "/analytics/ai-code/commits"
+
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 def edit(text: str, change: Callable[[dict[str, Any]], None]) -> str:
@@ -84,13 +86,6 @@ def test_a_commit_listed_again_on_another_branch_counts_once(sqlite_engine: Engi
     with session_scope(sqlite_engine) as session:
         share = ai_share(session, [sha, sha.upper()])
     assert share is not None and share.commits == 1
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[VendorServer]:
-    clear_environment(monkeypatch, tmp_path)
-    with VendorServer() as running:
-        yield running
 
 
 def test_the_pull_pages_by_total_count_retries_resumes_and_stores_what_the_file_stores(

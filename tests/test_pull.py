@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,23 +18,13 @@ from tests.pull_helpers import (
     NOW,
     PULL_FIXTURES,
     Collected,
-    clear_environment,
     day,
     fixture_json,
     github_pages,
     settings_for,
 )
 
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def server() -> Iterator[VendorServer]:
-    with VendorServer() as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 def run(server: VendorServer, engine: Engine, spec: str, since: str, until: str, sink: Collected,

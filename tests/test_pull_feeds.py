@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +14,12 @@ from bot.ingest.files import ingest_paths
 from bot.ingest.pull import pull
 from storage import make_engine, upgrade
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import KEYS, NOW, PULL_FIXTURES, clear_environment, day, fixture_json, settings_for, stored
+from tests.pull_helpers import KEYS, NOW, PULL_FIXTURES, day, fixture_json, settings_for, stored
 
 Serve = Callable[[VendorServer, Path], list[Path]]  # routes the fake vendor; returns the files to ingest directly
 
 
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def server() -> Iterator[VendorServer]:
-    with VendorServer() as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 def anthropic_usage(server: VendorServer, _: Path) -> list[Path]:

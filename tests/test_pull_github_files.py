@@ -23,7 +23,7 @@ from storage.engine import session_scope
 from storage.models import WorkDetail, table
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer, route_linked_pages
-from tests.pull_helpers import KEYS, NOW, Collected, clear_environment, day, github_pages, settings_for
+from tests.pull_helpers import KEYS, NOW, Collected, day, github_pages, settings_for
 
 PULLS = "/repos/acme/app/pulls"
 BIG = f"{PULLS}/1168/files"  # Ben's +6812/-2210 rewrite: 57 files on two pages
@@ -34,9 +34,7 @@ FIX_FILES = json.loads((FIXTURES / "sample_org" / "pull_files" / "1195.json").re
 ALL_TIME = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 @pytest.fixture

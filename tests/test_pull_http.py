@@ -14,12 +14,6 @@ OK = Reply(body={"data": [1, 2, 3]})
 
 
 @pytest.fixture
-def server() -> Iterator[VendorServer]:
-    with VendorServer() as running:
-        yield running
-
-
-@pytest.fixture
 def waits() -> list[float]:
     return []
 

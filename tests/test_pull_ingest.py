@@ -23,22 +23,14 @@ from storage import make_engine, upgrade
 from storage.models import PullRun, Usage, table
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer
-from tests.pull_helpers import KEYS, NOW, Collected, clear_environment, day, github_pages, settings_for, stored
+from tests.pull_helpers import KEYS, NOW, Collected, day, github_pages, settings_for, stored
 
 CLAUDE_CODE = FIXTURES / "claude_code_analytics"
 CODE_PATH = "/v1/organizations/usage_report/claude_code"
 EMPTY = {"data": [], "has_more": False, "next_page": None}
 
 
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def server() -> Iterator[VendorServer]:
-    with VendorServer() as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 @pytest.fixture

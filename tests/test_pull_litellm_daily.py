@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +20,14 @@ from storage.models import Usage, table
 from tests.conftest import FIXTURES
 from tests.contract import FeedCase, check_contract
 from tests.fakes.vendor_server import Reply, VendorServer, route_litellm_daily
-from tests.pull_helpers import KEYS, NOW, clear_environment, day, settings_for, stored
+from tests.pull_helpers import KEYS, NOW, day, settings_for, stored
 
 PAGES = [FIXTURES / "litellm_daily_activity.json", FIXTURES / "litellm_daily_activity.page2.json"]
 PATH = "/user/daily/activity"
 ELI = "3912b72ac4ada16c37bfc7d0cc7938ec8f3e5901b160c3203a2d4ff7cdf6c854"
 
 
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def server() -> Iterator[VendorServer]:
-    with VendorServer() as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 def bodies() -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -25,7 +24,7 @@ from bot.reads.work import judge_span, scope
 from storage.engine import session_scope
 from tests.conftest import FIXTURES
 from tests.fakes.vendor_server import Reply, VendorServer, route_linked_pages
-from tests.pull_helpers import KEYS, NOW, clear_environment, day, github_pages, settings_for
+from tests.pull_helpers import KEYS, NOW, day, github_pages, settings_for
 
 AS_OF = datetime(2026, 12, 14, 12, tzinfo=UTC)
 PULLS = "/repos/acme/app/pulls"
@@ -60,9 +59,7 @@ HAND = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    clear_environment(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")  # no .env, no vendor keys from the shell
 
 
 @pytest.fixture
