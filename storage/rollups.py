@@ -27,7 +27,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from storage import ledger
-from storage.dialect import dialect_name, insert
+from storage.dialect import dialect_name, driver, insert
 from storage.models import IngestedFile, table
 
 SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -35,7 +35,6 @@ SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_token
 DIMENSIONS = ("source", "identity_id", "day", "provider", "tool", "model", "billing", "work_ref")
 COLUMNS = (*DIMENSIONS, "record_key", *SUMS, "cost_usd")  # a rollup row, as add_rows takes it
 FOLD_LOCK = 0x746F6B656E  # pg_advisory_xact_lock key: one folding transaction at a time
-LIST_BATCH = 500_000  # listed keys remembered at once (storage.ledger): ~10 MB
 ROLLUP_PREFIX = "r:"  # a rollup's record_key; no vendor key starts so (they are request ids, days)
 
 
@@ -85,39 +84,14 @@ def fold(session: Session, events: Sequence[Event]) -> set[bytes]:
 DayKeys = tuple[np.ndarray[Any, Any], ledger.Keys]  # day ordinals and their keys, as storage.ledger takes them
 
 
-def fold_keys(session: Session, chunks: Iterable[list[tuple[date, bytes]] | DayKeys]) -> set[bytes]:
-    """Put every (day, key) in the ledger; returns the keys it held before. Chunks are disjoint (the first copy
-    of each event), as lists or arrays; arrays are remembered as they come, lists a LIST_BATCH at a time."""
+def fold_keys(session: Session, chunks: Iterable[DayKeys]) -> set[bytes]:
+    """Put every (day, key) in the ledger, a chunk at a time (chunks are disjoint: the first copy of each event);
+    returns the keys it held before."""
     lock(session)
-    held: list[bytes] = []
-    pending: list[tuple[date, bytes]] = []
-    for chunk in chunks:
-        if isinstance(chunk, tuple):
-            held += _remembered(session, *chunk)
-            continue
-        pending += chunk
-        if len(pending) >= LIST_BATCH:
-            held += _remembered(session, *_arrays(pending))
-            pending = []
-    if pending:
-        held += _remembered(session, *_arrays(pending))
-    return set(held)
-
-
-def _arrays(pairs: list[tuple[date, bytes]]) -> DayKeys:
-    return np.array([day.toordinal() for day, _ in pairs], dtype=np.int64), ledger.as_keys(k for _, k in pairs)
-
-
-def _remembered(session: Session, days: np.ndarray[Any, Any], keys: ledger.Keys) -> list[bytes]:
-    return ledger.as_bytes(keys[ledger.remember(session, days, keys)])
-
-
-def _driver(session: Session) -> Any:
-    """The session's own DB-API connection (sqlite3's), for bulk statements SQLAlchemy would only slow down."""
-    connection = session.connection().connection.driver_connection
-    if connection is None:
-        raise RuntimeError("the session's connection is closed")
-    return connection
+    held: set[bytes] = set()
+    for days, keys in chunks:
+        held.update(ledger.as_bytes(keys[ledger.remember(session, days, keys)]))
+    return held
 
 
 def lock(session: Session) -> None:
@@ -131,6 +105,12 @@ def lock(session: Session) -> None:
 
 def add_to_rollups(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Sum rows by rollup and add each sum to its stored rollup (created at zero when new)."""
+    add_rows(session, summed(rows, iso_days=dialect_name(session) == "sqlite"))
+
+
+def summed(rows: Iterable[dict[str, Any]], iso_days: bool) -> list[list[Any]]:
+    """Rows (the Usage columns, identity_id resolved) summed per rollup, as add_rows takes them, in key order (the
+    day as ISO text when `iso_days`, as SQLAlchemy stores a Date in SQLite)."""
     sums: dict[str, list[Any]] = {}
     for row in rows:
         key = rollup_key(row)
@@ -144,19 +124,18 @@ def add_to_rollups(session: Session, rows: Iterable[dict[str, Any]]) -> None:
             total[index] += figure
         if total[-1] is not None:
             total[-1] += row["cost_usd"]
-    sqlite = dialect_name(session) == "sqlite"
     ordered = [sums[key] for key in sorted(sums)]
-    for values in ordered if sqlite else ():
-        values[2] = str(values[2])  # the day, as SQLAlchemy stores a Date in SQLite
-    add_rows(session, ordered)
+    for values in ordered if iso_days else ():
+        values[2] = str(values[2])
+    return ordered
 
 
 def add_rows(session: Session, rows: Sequence[Sequence[Any]]) -> None:
     """Add rollup rows (COLUMNS' order; no two with the same record_key; the day ISO text on SQLite) to theirs."""
     if dialect_name(session) == "sqlite":  # the driver directly: a rollup a row, and nothing for SQLAlchemy to add
-        _driver(session).executemany(_ADDING_SQLITE, rows)
+        driver(session).executemany(_ADDING_SQLITE, rows)
         return
-    with _driver(session).cursor() as cursor:  # PostgreSQL: COPY to a staging table, then one upsert from it
+    with driver(session).cursor() as cursor:  # PostgreSQL: COPY to a staging table, then one upsert from it
         cursor.execute(_STAGING_POSTGRES)
         with cursor.copy(f"COPY adding ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for values in rows:

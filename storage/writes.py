@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Table, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import dialect_name, insert
+from storage.dialect import dialect_name, driver, insert
 from storage.models import Activity, Billed, Identity, Usage
 from storage.models import table as table_of
 
@@ -52,7 +52,7 @@ def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[dic
         names = tuple(compiled.positiontup or ())
         if sorted(names) == sorted(rows[0]):  # no default to fill in: the driver takes the rows as they are
             columns = (_bound(table.c[name].type, dialect, [row[name] for row in rows]) for name in names)
-            _driver(session).executemany(compiled.string, list(zip(*columns, strict=True)))
+            driver(session).executemany(compiled.string, list(zip(*columns, strict=True)))
             return
     session.execute(statement, list(rows))
 
@@ -146,24 +146,16 @@ def _sqlite_upsert(
     sql, names = shape
     dialect = session.get_bind().dialect
     rows = list(zip(*(_bound(table.c[name].type, dialect, columns[name]) for name in names), strict=True))
-    driver = _driver(session)
-    largest = min(SQLITE_PAGE, max(1, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
+    connection = driver(session)
+    largest = min(SQLITE_PAGE, max(1, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
     stored: set[tuple[Any, ...]] = set()
     start = 0
     while start < len(rows):
         size = min(largest, 1 << ((len(rows) - start).bit_length() - 1))
         page = list(chain.from_iterable(rows[start : start + size]))
-        stored.update(map(tuple, driver.execute(_sqlite_page(sql, len(names), size), page).fetchall()))
+        stored.update(map(tuple, connection.execute(_sqlite_page(sql, len(names), size), page).fetchall()))
         start += size
     return stored
-
-
-def _driver(session: Session) -> Any:
-    """The session's own sqlite3 connection, in the session's transaction."""
-    driver = session.connection().connection.driver_connection
-    if driver is None:
-        raise RuntimeError("the session's connection is closed")
-    return driver
 
 
 _SHAPES: dict[tuple[Any, ...], tuple[str, tuple[str, ...]] | None] = {}

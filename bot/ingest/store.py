@@ -269,11 +269,8 @@ class _Writer:
         try:
             held = rollups.fold_keys(self.session, sums.keys())
             ids = self._identity_ids([IdentityLink("", ref, ref) for ref in sums.identities()])
-            ready = sums.rollup_rows(ids, held, iso_days=dialect_name(self.session) == "sqlite")
-            for chunk in ready if ready is not None else ():
+            for chunk in sums.rollup_rows(ids, held, iso_days=dialect_name(self.session) == "sqlite"):
                 rollups.add_rows(self.session, chunk)
-            for rows in sums.sums(held) if ready is None else ():
-                rollups.add_to_rollups(self.session, (_values(row, ids) for row in rows))
         finally:
             sums.close()
         self.kinds.add(True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -204,25 +204,20 @@ class EventSums(ABC):
     repeats: int  # of which later copies of an event met earlier in the same file
 
     @abstractmethod
-    def keys(self) -> Iterator[list[tuple[date, bytes]] | DayKeys]:
-        """(day, ledger key) of the first copy of every event, a chunk at a time: as pairs, or as arrays of day
-        ordinals and keys (storage.ledger)."""
+    def keys(self) -> Iterator[DayKeys]:
+        """The day ordinal and ledger key of the first copy of every event, as arrays (storage.ledger), a chunk at
+        a time."""
 
     @abstractmethod
     def identities(self) -> set[IdentityRef]:
         """Every identity the events carry."""
 
-    def sums(self, excluded: set[bytes]) -> Iterator[list[UsageRow]]:
-        """The first copies' figures summed per rollup, leaving out the events whose keys are in `excluded`, a chunk
-        at a time (a rollup may come in more than one chunk: the store adds them up). Asked for only when
-        `rollup_rows` gives None."""
-        raise NotImplementedError(f"{type(self).__name__} gives rollup rows")
-
+    @abstractmethod
     def rollup_rows(self, ids: dict[tuple[str, str], int], excluded: set[bytes],
-                    iso_days: bool) -> Iterator[list[tuple[Any, ...]]] | None:
-        """The sums as rollup rows ready to add (storage.rollups.add_rows: COLUMNS' order, a record_key once, the
-        day as ISO text when `iso_days`), given every identity's id; None when the feed gives only `sums`."""
-        return None
+                    iso_days: bool) -> Iterator[Sequence[Sequence[Any]]]:
+        """The first copies' figures summed per rollup, leaving out the events whose keys are in `excluded`, as rows
+        ready to add (storage.rollups.add_rows: COLUMNS' order, a record_key once, the day as ISO text when
+        `iso_days`), given every identity's id; a chunk at a time."""
 
     @abstractmethod
     def records(self) -> Iterator[Record | Rejection]:

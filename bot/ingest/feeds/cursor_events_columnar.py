@@ -33,8 +33,8 @@ import numpy as np
 
 from bot.core.prices import normalise_model
 from bot.ingest import limits
-from bot.ingest.feeds.base import EventSums, IdentityRef, Record, Rejection, UsageRow
-from storage.rollups import COLUMNS, SUMS, DayKeys, event_key, key_of
+from bot.ingest.feeds.base import EventSums, IdentityRef, Record, Rejection
+from storage.rollups import DayKeys, event_key, summed
 
 SOURCE = "cursor_events"
 
@@ -54,7 +54,6 @@ COLON = re.compile(rb"[ \t\n\r]*:[ \t\n\r]*(.)", re.DOTALL)  # after a key: its 
 TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 MARKS = bytes({ord('"'): 1, ord("["): 2, ord("{"): 2, ord("]"): 3, ord("}"): 3}.get(b, 0) for b in range(256))
 
-_SUMMED = {name: COLUMNS.index(name) for name in (*SUMS, "cost_usd")}  # where rollup_rows adds each figure
 _NUMBER = "('DOUBLE', 'UBIGINT', 'BIGINT')"
 _TOKENS = ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")
 _FIELDS = {"timestamp": "JSON", "userEmail": "JSON", "model": "JSON", "kind": "JSON", "maxMode": "JSON",
@@ -110,7 +109,7 @@ class ColumnarUsageEvents(EventSums):
         self._first = first  # whether each event is the first copy of its key in the page
         self._records = records
 
-    def keys(self) -> Iterator[list[tuple[date, bytes]] | DayKeys]:
+    def keys(self) -> Iterator[DayKeys]:
         """The first copies' day ordinals and keys, as arrays (storage.ledger)."""
         days = self.connection.execute(
             "SELECT datediff('day', DATE '0001-01-01', day) + 1 AS day FROM ev ORDER BY ord").fetchnumpy()["day"]
@@ -123,44 +122,22 @@ class ColumnarUsageEvents(EventSums):
     def _emails(self) -> list[str]:
         return [email for (email,) in self.connection.execute("SELECT DISTINCT email FROM ev").fetchall()]
 
-    def sums(self, excluded: set[bytes]) -> Iterator[list[UsageRow]]:
-        from bot.ingest.feeds.cursor_events import provider_of
-
-        models, people = _Memo(_model), {email: IdentityRef.of("cursor", email) for email in self._emails()}
-        for rows in self._grouped(excluded):
-            yield [UsageRow(source=SOURCE, record_key="", identity=people[email], day=day,
-                            provider=provider_of(models[raw_model]), tool="cursor", model=models[raw_model],
-                            input_tokens=int(fresh), output_tokens=int(out), cache_read_tokens=int(cached),
-                            cache_write_tokens=int(written), requests=int(requests),
-                            cost_usd=float(cost) if has_usage else None)
-                   for email, day, raw_model, has_usage, fresh, out, written, cached, requests, cost in rows]
-
     def rollup_rows(self, ids: dict[tuple[str, str], int], excluded: set[bytes],
-                    iso_days: bool) -> Iterator[list[tuple[Any, ...]]]:
+                    iso_days: bool) -> Iterator[list[list[Any]]]:
         """The sums as rollup rows, those of one rollup (two spellings of an email, of a model) added together."""
         from bot.ingest.feeds.cursor_events import provider_of
 
         models, providers = _Memo(_model), _Memo(provider_of)
         people = {email: ids[(ref.kind, ref.value)] for email in self._emails()
                   for ref in (IdentityRef.of("cursor", email),)}
-        totals: dict[str, list[Any]] = {}
-        for rows in self._grouped(excluded):
-            for email, day, raw_model, has_usage, fresh, out, written, cached, requests, cost in rows:
-                model = models[raw_model]
-                key = key_of(people[email], day, providers[model], "cursor", model, "", "", has_usage)
-                figures = {"input_tokens": int(fresh), "output_tokens": int(out), "cache_read_tokens": int(cached),
-                           "cache_write_tokens": int(written), "cache_write_1h_tokens": 0, "requests": int(requests),
-                           "cost_usd": float(cost) if has_usage else None}
-                total = totals.get(key)
-                if total is None:
-                    named = {"source": SOURCE, "identity_id": people[email], "provider": providers[model],
-                             "day": day.isoformat() if iso_days else day, "tool": "cursor", "model": model,
-                             "billing": None, "work_ref": "", "record_key": key, **figures}
-                    totals[key] = [named[name] for name in COLUMNS]
-                    continue
-                for name, at in _SUMMED.items():
-                    total[at] = None if figures[name] is None else total[at] + figures[name]
-        ordered = [tuple(totals[key]) for key in sorted(totals)]
+        rows = ({"source": SOURCE, "identity_id": people[email], "day": day, "provider": providers[models[raw_model]],
+                 "tool": "cursor", "model": models[raw_model], "billing": None, "work_ref": "",
+                 "input_tokens": int(fresh), "output_tokens": int(out), "cache_read_tokens": int(cached),
+                 "cache_write_tokens": int(written), "requests": int(requests),
+                 "cost_usd": float(cost) if has_usage else None}
+                for chunk in self._grouped(excluded)
+                for email, day, raw_model, has_usage, fresh, out, written, cached, requests, cost in chunk)
+        ordered = summed(rows, iso_days)
         for start in range(0, len(ordered), KEY_CHUNK):
             yield ordered[start : start + KEY_CHUNK]
 

@@ -137,7 +137,7 @@ class ColumnarSpendLog(EventSums):
         self.repeats = repeats
         self._records = records
 
-    def keys(self) -> Iterator[list[tuple[date, bytes]] | DayKeys]:
+    def keys(self) -> Iterator[DayKeys]:
         """A day at a time, in slices of at most KEYS_AT_ONCE keys, so memory stays flat for a file of any size."""
         con = self.connection
         for day, count in con.execute("SELECT day, count(*) FROM ev GROUP BY day ORDER BY day").fetchall():
