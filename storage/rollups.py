@@ -1,15 +1,15 @@
 """Event-grain usage folded into rollups, each event counted once through the dedup ledger.
 
 Invariant: a usage event adds its figures to its rollup row (source, identity, UTC day, provider, tool,
-model, billing, work_ref, and whether the feed gave a cost) in the same statement batch, and the same
-transaction, that puts the 16-byte hash of its (source, natural key) in the ledger; an event whose hash
-the ledger already holds adds nothing. So a rollup is always the sum of exactly the events in the ledger
-(or purged from it), whatever order, overlap or repetition the files and pulls arrived in.
+model, billing, work_ref, and whether the feed gave a cost) in the same transaction that puts the 16-byte
+hash of its (source, natural key) in the ledger; an event whose hash the ledger already holds adds nothing.
+So a rollup is always the sum of exactly the events in the ledger (or purged from it), whatever order,
+overlap or repetition the files and pulls arrived in.
 
 On PostgreSQL, an ingest of events takes a transaction-level advisory lock before its first write: two such
 ingests at once parse side by side but write one after the other (the second waits for the first to commit),
-so they cannot deadlock on identities or rollup rows both touch, and no event is counted twice. SQLite has
-one writer at a time anyway.
+so they cannot deadlock on identities or rollup rows both touch, and no event is counted twice. On SQLite the
+same point takes the database's one write lock, so the ledger is never read by two ingests at once either.
 """
 
 from __future__ import annotations
@@ -95,8 +95,9 @@ def fold_keys(session: Session, chunks: Iterable[DayKeys]) -> set[bytes]:
 
 
 def lock(session: Session) -> None:
-    """Fold one transaction at a time (PostgreSQL; SQLite has one writer anyway): held until commit. Taken before
-    an ingest of events writes anything, identities included, so two such ingests never wait on each other."""
+    """Fold one transaction at a time, held until commit: an advisory lock on PostgreSQL, the write lock on SQLite.
+    Taken before an ingest of events reads the ledger or writes anything, identities included, so two such
+    ingests never wait on each other."""
     if dialect_name(session) == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK})
     else:  # a write that changes nothing takes SQLite's write lock now, before the ledger is read
