@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from bot.core.privacy import identity_digest
 from bot.ingest.feeds import FEEDS, litellm_columnar
 from bot.ingest.feeds.base import EventSums
 from bot.ingest.files import FileReport, ingest_file
-from storage.models import Erasure, table
+from storage.models import Erasure, Usage, table
+from storage.rollups import rollup_key
 from tests.conftest import FIXTURES
 from tests.test_rollups import _database, rollups
 
@@ -171,3 +172,15 @@ def test_a_line_duckdb_would_take_is_rejected_as_the_parser_rejects_it(tail: str
     (slow, slow_rollups), (fast, fast_rollups) = both(tmp_path, path)
     assert fast.errors == slow.errors and counts(fast) == counts(slow)
     assert fast_rollups == slow_rollups
+
+
+def test_duckdb_keys_each_rollup_as_the_record_path_does(engine: Engine, tmp_path: Path) -> None:
+    """The record key made in DuckDB's SQL is storage.rollups.key_of's: else a later record-by-record ingest of the
+    same person, day and model would start a second row instead of adding to this one."""
+    with columnar(True):
+        ingest_file(engine, write(tmp_path / "spend.jsonl", varied(repeats=False)))
+    usage = table(Usage)
+    with engine.connect() as conn:
+        stored = [dict(row) for row in conn.execute(select(usage).where(usage.c.source == "litellm")).mappings()]
+    assert len(stored) > 5 and {row["work_ref"] for row in stored} > {""}
+    assert [row["record_key"] for row in stored] == [rollup_key(row) for row in stored]
