@@ -320,6 +320,22 @@ def json_list(path: Path, key: str, what: str) -> list[Any]:
 BAD_RECORD = (ValueError, ArithmeticError, OSError, RecursionError)
 
 
+def read_record(where: str, read: Callable[..., Iterable[Row]], *args: Any) -> Record | Rejection:
+    """The Record of the rows `read(*args)` makes of the record at `where`, or a Rejection saying why it cannot."""
+    try:
+        return Record(where, tuple(read(*args)))
+    except BAD_RECORD as exc:
+        return Rejection(where, reason(exc))
+
+
+def listed_records(
+    path: Path, key: str, what: str, read: Callable[[Any], Iterable[Row]],
+) -> Iterator[Record | Rejection]:
+    """A page's records: each item of its `key` list (`key[i]`) made into rows by `read`, or rejected."""
+    for index, raw in enumerate(json_list(path, key, what)):
+        yield read_record(f"{key}[{index}]", read, raw)
+
+
 def reason(exc: BaseException) -> str:
     """Why a record was rejected: pydantic's field-by-field account, or the message of our own check."""
     if isinstance(exc, ValidationError):
@@ -373,13 +389,7 @@ def bucket_records(
     With `window`, a bucket read without any rejection is complete: its records carry the window, so
     rows of that day the vendor no longer reports are dropped; an empty bucket still carries it.
     """
-    items: list[Record | Rejection] = []
-    for index, result in enumerate(results):
-        spot = f"{where}.results[{index}]"
-        try:
-            items.append(Record(spot, build(result)))
-        except BAD_RECORD as exc:
-            items.append(Rejection(spot, reason(exc)))
+    items = [read_record(f"{where}.results[{index}]", build, result) for index, result in enumerate(results)]
     complete = window if window is not None and all(isinstance(i, Record) for i in items) else None
     if not results and complete is not None:
         items.append(Record(where, ()))

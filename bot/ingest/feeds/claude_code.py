@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegative
 
 from bot.core.prices import normalise_model
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
@@ -20,8 +19,7 @@ from bot.ingest.feeds.base import (
     Rejection,
     Row,
     UsageRow,
-    json_list,
-    reason,
+    listed_records,
 )
 
 SOURCE = "claude_code"
@@ -89,14 +87,7 @@ class ClaudeCodeAnalyticsFeed(BaseFeed):
         return '"model_breakdown"' in head and '"actor"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        records = json_list(path, "data", "a Claude Code Analytics page")
-        for index, raw in enumerate(records):
-            where = f"data[{index}]"
-            try:
-                item: Record | Rejection = Record(where, _read(raw))
-            except BAD_RECORD as exc:
-                item = Rejection(where, reason(exc))
-            yield item
+        return listed_records(path, "data", "a Claude Code Analytics page", _read)
 
 
 def _read(raw: Any) -> tuple[Row, ...]:

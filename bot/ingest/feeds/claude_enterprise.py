@@ -28,7 +28,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     BaseFeed,
     IdentityLink,
     IdentityRef,
@@ -37,8 +36,7 @@ from bot.ingest.feeds.base import (
     Row,
     UsageRow,
     group_key,
-    json_list,
-    reason,
+    listed_records,
 )
 
 SOURCE = "claude_enterprise"
@@ -82,12 +80,8 @@ class ClaudeEnterpriseFeed(BaseFeed):
         return '"user_actor"' in head and '"uncached_input_tokens"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        for index, raw in enumerate(json_list(path, "data", "a Claude Enterprise user_usage_report page")):
-            where = f"data[{index}]"
-            try:
-                yield Record(where, _rows(_Row.model_validate(raw)))
-            except BAD_RECORD as exc:
-                yield Rejection(where, reason(exc))
+        return listed_records(path, "data", "a Claude Enterprise user_usage_report page",
+                              lambda raw: _rows(_Row.model_validate(raw)))
 
 
 def _day(row: _Row) -> date:

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.prices import normalise_model
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
@@ -33,8 +32,7 @@ from bot.ingest.feeds.base import (
     Rejection,
     Row,
     UsageRow,
-    json_list,
-    reason,
+    listed_records,
 )
 
 SOURCE = "codex_usage"
@@ -90,12 +88,7 @@ class CodexUsageFeed(BaseFeed):
         return '"totals"' in head and '"clients"' in head and '"turns"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        for index, raw in enumerate(json_list(path, "data", "a Codex analytics usage page")):
-            where = f"data[{index}]"
-            try:
-                yield Record(where, tuple(_rows(_Row.model_validate(raw))))
-            except BAD_RECORD as exc:
-                yield Rejection(where, reason(exc))
+        return listed_records(path, "data", "a Codex analytics usage page", lambda raw: _rows(_Row.model_validate(raw)))
 
 
 def _rows(row: _Row) -> Iterator[Row]:

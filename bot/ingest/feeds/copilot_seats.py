@@ -18,7 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.weeks import to_utc
 from bot.errors import FeedError
-from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, IdentityRef, Record, Rejection, SeatRow, load_json, reason
+from bot.ingest.feeds.base import (
+    BAD_RECORD,
+    BaseFeed,
+    IdentityRef,
+    Record,
+    Rejection,
+    SeatRow,
+    load_json,
+    read_record,
+    reason,
+)
 from bot.ingest.limits import date_window
 
 SOURCE = "copilot_seats"
@@ -71,11 +81,7 @@ class CopilotSeatsFeed(BaseFeed):
         day = snapshot_day(path, [moment for _, _, moments in seats for moment in moments], bool(seats))
         yield from rejections
         for where, seat, _ in seats:
-            try:
-                item: Record | Rejection = Record(where, (_row(seat, day),))
-            except BAD_RECORD as exc:
-                item = Rejection(where, reason(exc))
-            yield item
+            yield read_record(where, lambda seat, day: (_row(seat, day),), seat, day)
 
 
 def snapshot_day(path: Path, moments: list[datetime], any_seats: bool) -> date:

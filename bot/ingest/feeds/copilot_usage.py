@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegative
 
 from bot.ingest.feeds._jsonl import lines
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
@@ -32,7 +31,7 @@ from bot.ingest.feeds.base import (
     Rejection,
     Row,
     UsageRow,
-    reason,
+    read_record,
 )
 
 SOURCE = "copilot_usage"
@@ -85,10 +84,7 @@ class CopilotUsageReportFeed(BaseFeed):
 
 
 def _record(where: str, raw: Any) -> Record | Rejection:
-    try:
-        return Record(where, tuple(_rows(_UserDay.model_validate(raw))))
-    except BAD_RECORD as exc:
-        return Rejection(where, reason(exc))
+    return read_record(where, lambda raw: _rows(_UserDay.model_validate(raw)), raw)
 
 
 def _rows(user_day: _UserDay) -> Iterator[Row]:

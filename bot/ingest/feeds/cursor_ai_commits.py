@@ -22,14 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from bot.core.weeks import to_utc
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
     Record,
     Rejection,
-    json_list,
-    reason,
+    listed_records,
 )
 
 SOURCE = "cursor_ai_commits"
@@ -55,12 +53,8 @@ class CursorAiCommitsFeed(BaseFeed):
         return '"commitHash"' in head and '"composerLinesAdded"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        for index, raw in enumerate(json_list(path, "items", "a Cursor AI Code Tracking commits page")):
-            where = f"items[{index}]"
-            try:
-                yield Record(where, _rows(_Commit.model_validate(raw)))
-            except BAD_RECORD as exc:
-                yield Rejection(where, reason(exc))
+        return listed_records(path, "items", "a Cursor AI Code Tracking commits page",
+                              lambda raw: _rows(_Commit.model_validate(raw)))
 
 
 def commit_key(sha: str, repo: str | None) -> str:

@@ -9,14 +9,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     ActivityRow,
     BaseFeed,
     IdentityRef,
     Record,
     Rejection,
-    json_list,
-    reason,
+    listed_records,
 )
 
 SOURCE = "cursor_daily"
@@ -61,14 +59,8 @@ class CursorDailyUsageFeed(BaseFeed):
         return '"totalTabsShown"' in head and '"acceptedLinesAdded"' in head
 
     def parse(self, path: Path) -> Iterator[Record | Rejection]:
-        records = json_list(path, "data", "a Cursor daily-usage-data response")
-        for index, raw in enumerate(records):
-            where = f"data[{index}]"
-            try:
-                item: Record | Rejection = Record(where, tuple(_rows(_UserDay.model_validate(raw))))
-            except BAD_RECORD as exc:
-                item = Rejection(where, reason(exc))
-            yield item
+        return listed_records(path, "data", "a Cursor daily-usage-data response",
+                              lambda raw: _rows(_UserDay.model_validate(raw)))
 
 
 def _rows(user_day: _UserDay) -> Iterator[ActivityRow]:

@@ -19,15 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 from bot.core.prices import normalise_model
 from bot.ingest.feeds import cursor_events_columnar
 from bot.ingest.feeds.base import (
-    BAD_RECORD,
     BaseFeed,
     EventSums,
     IdentityRef,
     Record,
     Rejection,
     UsageEvent,
-    json_list,
-    reason,
+    listed_records,
 )
 from bot.ingest.limits import date_window
 
@@ -71,14 +69,8 @@ class CursorUsageEventsFeed(BaseFeed):
         yield from self._records(path)
 
     def _records(self, path: Path) -> Iterator[Record | Rejection]:
-        events = json_list(path, "usageEvents", "a Cursor filtered-usage-events response")
-        for index, raw in enumerate(events):
-            where = f"usageEvents[{index}]"
-            try:
-                item: Record | Rejection = Record(where, (_usage(_Event.model_validate(raw)),))
-            except BAD_RECORD as exc:
-                item = Rejection(where, reason(exc))
-            yield item
+        return listed_records(path, "usageEvents", "a Cursor filtered-usage-events response",
+                              lambda raw: (_usage(_Event.model_validate(raw)),))
 
 
 def provider_of(model: str) -> str:

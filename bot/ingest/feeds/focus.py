@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.core.prices import normalise_model
 from bot.core.weeks import to_utc
 from bot.ingest.feeds._csv import Cells, header_of, read_rows
-from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, BilledRow, Record, Rejection, reason
+from bot.ingest.feeds.base import BaseFeed, BilledRow, Record, Rejection, read_record
 
 SOURCE = "focus"
 # The FOCUS columns this adapter reads: a header without them is not usable. FOCUS 1.3 renames
@@ -57,11 +57,7 @@ class FocusFeed(BaseFeed):
             if isinstance(cells, str):
                 yield Rejection(where, cells)
                 continue
-            try:
-                item: Record | Rejection = Record(where, (_row(cells, seen),))
-            except BAD_RECORD as exc:
-                item = Rejection(where, reason(exc))
-            yield item
+            yield read_record(where, lambda cells, seen: (_row(cells, seen),), cells, seen)
 
 
 def _row(cells: Cells, seen: dict[str, int]) -> BilledRow:

@@ -33,6 +33,7 @@ from bot.ingest.feeds.base import (
     WorkRow,
     as_json,
     load_json,
+    read_record,
     reason,
 )
 
@@ -127,11 +128,7 @@ def parse_pulls(document: Any) -> Iterator[Record | Rejection]:
             yield Rejection(where, reason(exc))
     titles = {(p.repo, p.title): p.number for _, p in pulls}
     for where, pull in pulls:
-        try:
-            item: Record | Rejection = Record(where, tuple(_outcomes(pull, titles)))
-        except BAD_RECORD as exc:
-            item = Rejection(where, reason(exc))
-        yield item
+        yield read_record(where, _outcomes, pull, titles)
 
 
 def _outcomes(pull: _Pull, titles: dict[tuple[str, str], int]) -> Iterator[OutcomeRow | WorkRow]:

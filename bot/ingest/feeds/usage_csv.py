@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.core.prices import normalise_model
 from bot.ingest.feeds._csv import Cells, header_of, read_rows
-from bot.ingest.feeds.base import BAD_RECORD, BaseFeed, IdentityRef, Record, Rejection, UsageRow, reason
+from bot.ingest.feeds.base import BaseFeed, IdentityRef, Record, Rejection, UsageRow, read_record
 
 SOURCE = "usage_csv"
 REQUIRED = ("day", "provider", "model", "email|identity")
@@ -43,11 +43,7 @@ class UsageCsvFeed(BaseFeed):
             if isinstance(cells, str):
                 yield Rejection(where, cells)
                 continue
-            try:
-                item: Record | Rejection = Record(where, (_row(cells),))
-            except BAD_RECORD as exc:
-                item = Rejection(where, reason(exc))
-            yield item
+            yield read_record(where, lambda cells: (_row(cells),), cells)
 
 
 def _row(cells: Cells) -> UsageRow:
